@@ -1,0 +1,475 @@
+/**
+ * `moat regex [options] LOG FILTER [IGNOREREGEX]` — moat's fail2ban-regex (reference §6.8).
+ * LOG is a file or a literal line; FILTER a filter file, a filter name under the config's
+ * filter.d (with optional [opt=val, ...]) or a raw failregex. Human output is laid out like
+ * fail2ban-regex's; --json prints one object for scripts.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readFilter, type FilterDefinition } from '../config/index.ts';
+import { MoatError } from '../errors.ts';
+import { Filter, type FilterMatch } from '../filter/filter.ts';
+import { parseReference } from '../config/index.ts';
+import { defaultConfigDir, MOAT_VERSION } from '../version.ts';
+
+const USAGE = `Usage: moat regex [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]
+
+Tests a filter (failregex/ignoreregex) against a log file or a single line.
+
+LOG          a log file, or a literal log line
+REGEX        a filter name under --config's filter.d (e.g. sshd[mode=aggressive]),
+             a path to a filter file, or a literal failregex
+IGNOREREGEX  a filter file or a literal ignoreregex
+
+Options:
+  -c, --config DIR          configuration directory (default /etc/moat, else the bundled config/)
+  -d, --datepattern P       date pattern to use instead of the filter's
+      --timezone, --TZ TZ   time zone for dates without one (fixed offset or abbreviation)
+  -e, --encoding ENC        log file encoding (default utf-8)
+  -r, --raw                 raw hosts: no DNS (moat regex never resolves names)
+      --usedns VALUE        yes|warn|no|raw, as the jail option
+  -L, --maxlines N          maximum lines of a multi-line failure
+  -m, --journalmatch M      journal match (accepted for compatibility; LOG is read as a file or line)
+      --now T               reference time for year inference: epoch seconds or ISO-8601
+      --journal-lines       each LOG line is a journal entry message: no date detection, time = --now
+      --no-check-all        stop at the first matching failregex (the daemon's behaviour)
+  -o, --out FMT             print only: id, fid, ip, msg, row, a group name, or a template with <tags>
+      --print-all-matched   print every matched line
+      --print-all-missed    print every missed line
+      --print-all-ignored   print every ignored line
+      --print-no-missed     do not print missed lines
+      --print-no-ignored    do not print ignored lines
+  -v, --verbose             more output (repeatable)
+      --json                print one JSON object with counts and every failure
+  -V, --version             print the version
+  -h, --help                this help
+`;
+
+/** How many listed lines fail2ban-regex prints before saying "too many to print". */
+const LIST_LIMIT = 20;
+
+interface RegexStat {
+  text: string;
+  hits: number;
+  ids: { id: string; time: number | null; multiple: boolean }[];
+}
+
+export interface RegexOutput {
+  write(s: string): void;
+  error(s: string): void;
+}
+
+const stdio: RegexOutput = {
+  write: (s) => process.stdout.write(s),
+  error: (s) => process.stderr.write(s),
+};
+
+class UsageError extends MoatError {
+  constructor(message: string) {
+    super('MOAT_ERR_USAGE', message);
+  }
+}
+
+function parseNow(text: string): number {
+  if (/^-?\d+(?:\.\d+)?$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`--now: not an epoch time nor an ISO-8601 date: ${text}`);
+  return t / 1000;
+}
+
+function shortstr(s: string, l = 53): string {
+  return s.length > l ? `${s.slice(0, l - 3)}...` : s;
+}
+
+function pprintList(out: string[], lines: string[], header?: string): void {
+  if (!lines.length) return;
+  out.push(`${header ? `|- ${header}\n` : ''}|  ${lines.join('\n|  ')}\n\`-`);
+}
+
+interface LoadedRegexes {
+  def: Pick<FilterDefinition, 'prefregex' | 'failregex' | 'ignoreregex' | 'maxlines' | 'datepattern'>;
+  header: string[];
+}
+
+/** Resolves the REGEX argument the way fail2ban-regex does: filter name, filter file, or literal. */
+function loadFilterArg(value: string, configDir: string, kind: 'fail' | 'ignore'): LoadedRegexes {
+  const header: string[] = [];
+  const label = `${kind}regex`;
+  if (kind === 'fail' && /^\/{0,3}[\w/_\-.]+(?:\[[\s\S]*\])?$/.test(value)) {
+    const ref = parseReference(value);
+    const name = ref.name;
+    const tries = name.slice(-6).includes('.') ? [name] : [name, `${name}.conf`, `${name}.local`];
+    for (const t of tries) {
+      const file = t.includes('/') ? resolve(t) : join(basename(configDir) === 'filter.d' ? configDir : join(configDir, 'filter.d'), t);
+      if (!existsSync(file) || !statSync(file).isFile()) continue;
+      const inFilterDir = !t.includes('/') || basename(dirname(file)) === 'filter.d';
+      const def = inFilterDir
+        ? readFilter(value.includes('/') ? `${basename(name, extname(name))}${value.slice(name.length)}` : value, {
+            configDir: basename(dirname(file)) === 'filter.d' ? dirname(dirname(file)) : configDir,
+          })
+        : readFilter(`${file}${value.slice(name.length)}`, { configDir });
+      if (inFilterDir) {
+        header.push(`Use ${label.padStart(11)} filter file : ${basename(name, extname(name))}, basedir: ${configDir}`);
+      } else {
+        header.push(`Use ${label.padStart(11)} file : ${file}`);
+      }
+      if (Object.keys(ref.options).length) header.push(`Use   filter options : ${pyDictRepr(ref.options)}`);
+      return { def, header };
+    }
+  }
+  header.push(`Use ${label.padStart(11)} line : ${shortstr(value)}`);
+  const def =
+    kind === 'fail'
+      ? { prefregex: null, failregex: [value], ignoreregex: [], maxlines: null, datepattern: null }
+      : { prefregex: null, failregex: [], ignoreregex: [value], maxlines: null, datepattern: null };
+  return { def, header };
+}
+
+function pyDictRepr(o: Record<string, string>): string {
+  return `{${Object.entries(o)
+    .map(([k, v]) => `'${k}': '${v}'`)
+    .join(', ')}}`;
+}
+
+/** Reads a file line by line in large chunks (bounded memory), calling `onLine(text, lineNo)`. */
+function forEachFileLine(path: string, encoding: string, onLine: (line: string, lineNo: number) => void): void {
+  const fd = openSync(path, 'r');
+  const decoder = new TextDecoder(normaliseEncoding(encoding));
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  let rest = '';
+  let lineNo = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const text = n > 0 ? decoder.decode(chunk.subarray(0, n), { stream: true }) : decoder.decode();
+      let data = rest + text;
+      let start = 0;
+      for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
+        let end = nl;
+        if (end > start && data.charCodeAt(end - 1) === 13) end--;
+        onLine(data.slice(start, end), ++lineNo);
+        start = nl + 1;
+      }
+      rest = data.slice(start);
+      data = '';
+      if (n <= 0) break;
+    }
+    if (rest !== '') onLine(rest.replace(/\r$/, ''), ++lineNo);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function normaliseEncoding(enc: string): string {
+  const e = enc.toLowerCase();
+  if (e === 'auto' || e === '') return 'utf-8';
+  return e;
+}
+
+function jsonData(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (v === null || v === undefined) continue;
+    if (k === 'matches' || k === 'nofail-matches' || k === 'mlfpending' || k === 'content' || /^skiplines\d+$/.test(k)) continue;
+    out[k] = v instanceof Set ? [...v].sort() : v;
+  }
+  return out;
+}
+
+/** The address or host text exactly as captured (raw, not resolved). */
+function capturedHost(m: FilterMatch): string {
+  const d = m.data;
+  for (const k of ['ip4', 'ip6', 'dns', 'fid']) {
+    const v = d[k];
+    if (typeof v === 'string') return v;
+  }
+  return m.id ?? '';
+}
+
+export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        datepattern: { type: 'string', short: 'd' },
+        timezone: { type: 'string' },
+        TZ: { type: 'string' },
+        encoding: { type: 'string', short: 'e' },
+        raw: { type: 'boolean', short: 'r' },
+        usedns: { type: 'string' },
+        maxlines: { type: 'string', short: 'L' },
+        journalmatch: { type: 'string', short: 'm' },
+        now: { type: 'string' },
+        'journal-lines': { type: 'boolean' },
+        'no-check-all': { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+        'print-all-matched': { type: 'boolean' },
+        'print-all-missed': { type: 'boolean' },
+        'print-all-ignored': { type: 'boolean' },
+        'print-no-missed': { type: 'boolean' },
+        'print-no-ignored': { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v', multiple: true },
+        json: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+        'log-level': { type: 'string', short: 'l' },
+      },
+    });
+  } catch (e) {
+    io.error(`ERROR: ${(e as Error).message}\n`);
+    return 255;
+  }
+  const o = args.values;
+  if (o.help) {
+    io.write(USAGE);
+    return 0;
+  }
+  if (o.version) {
+    io.write(`${MOAT_VERSION}\n`);
+    return 0;
+  }
+  if (args.positionals.length < 2 || args.positionals.length > 3) {
+    io.error('ERROR: moat regex needs LOG and REGEX (and optionally IGNOREREGEX); see moat regex --help\n');
+    return 255;
+  }
+  if (o['print-no-missed'] && o['print-all-missed']) {
+    io.error('ERROR: --print-no-missed and --print-all-missed are mutually exclusive.\n');
+    return 255;
+  }
+  if (o['print-no-ignored'] && o['print-all-ignored']) {
+    io.error('ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.\n');
+    return 255;
+  }
+  const [logArg, regexArg, ignoreArg] = args.positionals as [string, string, string | undefined];
+  const configDir = resolve(o.config ?? defaultConfigDir());
+  const verbose = o.verbose?.length ?? 0;
+  const json = !!o.json;
+  const out = o.out;
+  const quiet = json || out !== undefined;
+  const header: string[] = [];
+
+  try {
+    const now = o.now !== undefined ? parseNow(o.now) : undefined;
+    const fail = loadFilterArg(regexArg, configDir, 'fail');
+    header.push(...fail.header);
+    let ignoreregex = fail.def.ignoreregex;
+    if (ignoreArg !== undefined) {
+      const ign = loadFilterArg(ignoreArg, configDir, 'ignore');
+      header.push(...ign.header);
+      ignoreregex = ign.def.ignoreregex.length ? ign.def.ignoreregex : ign.def.failregex;
+    }
+    const maxlines = o.maxlines !== undefined ? Number(o.maxlines) : fail.def.maxlines;
+    if (maxlines !== null && (!Number.isInteger(maxlines) || maxlines < 1)) throw new UsageError(`--maxlines: not a positive integer: ${o.maxlines}`);
+    const datepattern = o.datepattern ?? fail.def.datepattern;
+    const usedns = o.raw ? 'raw' : (o.usedns ?? 'raw');
+    const filter = new Filter(
+      {
+        prefregex: fail.def.prefregex,
+        failregex: fail.def.failregex,
+        ignoreregex,
+        maxlines,
+        datepattern,
+        logtimezone: o.timezone ?? o.TZ ?? null,
+        usedns,
+      },
+      {
+        checkAllRegex: !o['no-check-all'] && out === undefined,
+        checkFindTime: false,
+        rawHosts: true,
+        ...(now !== undefined ? { now: () => now } : {}),
+      },
+    );
+    if (maxlines !== null && maxlines !== undefined) header.push(`Use         maxlines : ${filter.maxlines}`);
+    header.push(`Use      datepattern : ${filter.dateDetector.describe()}`);
+
+    const failStats: RegexStat[] = fail.def.failregex.map((text) => ({ text, hits: 0, ids: [] }));
+    const ignoreStats: RegexStat[] = ignoreregex.map((text) => ({ text, hits: 0, ids: [] }));
+    let prefMatched = 0;
+    const stats = { tested: 0, matched: 0, missed: 0, ignored: 0 };
+    const listed = { matched: [] as string[], missed: [] as string[], ignored: [] as string[] };
+    const jsonMatches: string[] = [];
+    const refNow = now ?? Date.now() / 1000;
+    const journalLines = !!o['journal-lines'];
+    const journalDateText = new Date(refNow * 1000).toISOString().slice(0, 19);
+
+    const onLine = (line: string, lineNo: number) => {
+      if (line === '' || line.startsWith('#')) return;
+      const results = journalLines
+        ? filter.processLine(line, { time: refNow, dateText: journalDateText })
+        : filter.processLine(line);
+      let ignored = filter.lastLineIgnored;
+      if (filter.lastPrefregexMatched) prefMatched++;
+      for (const i of filter.lastIgnoreHits) ignoreStats[i]!.hits++;
+      const found: FilterMatch[] = [];
+      for (const r of results) {
+        const st = failStats[r.regexIndex]!;
+        st.hits++;
+        if (verbose && r.id !== null) st.ids.push({ id: r.id, time: r.time, multiple: found.length > 1 });
+        if (r.nofail) ignored = true;
+        else found.push(r);
+      }
+      const withId = found.filter((r) => r.id !== null);
+      if (out !== undefined) {
+        if (withId.length && !ignored) for (const r of withId) io.write(formatOut(out, r) + '\n');
+        return;
+      }
+      if (json && !ignored) {
+        for (const r of withId) {
+          jsonMatches.push(
+            JSON.stringify({
+              line: lineNo,
+              fid: r.id,
+              host: capturedHost(r),
+              time: r.time,
+              attempts: Math.max(1, r.data.matches?.length ?? 1),
+              data: jsonData(r.data),
+            }),
+          );
+        }
+      }
+      if (ignored) {
+        stats.ignored++;
+        if (!o['print-no-ignored'] && (o['print-all-ignored'] || stats.ignored <= LIST_LIMIT + 1)) listed.ignored.push(line);
+      } else if (found.length > 0) {
+        stats.matched++;
+        if (o['print-all-matched']) listed.matched.push(line);
+      } else {
+        stats.missed++;
+        if (!o['print-no-missed'] && (o['print-all-missed'] || stats.missed <= LIST_LIMIT + 1)) listed.missed.push(line);
+      }
+      stats.tested++;
+    };
+
+    const started = process.hrtime.bigint();
+    const looksLikePath = /^[\w./~+-]+$/.test(logArg) && logArg.includes('/');
+    if (existsSync(logArg) && statSync(logArg).isFile()) {
+      header.push(`Use         log file : ${logArg}`);
+      header.push(`Use         encoding : ${(o.encoding ?? 'UTF-8').toUpperCase()}`);
+      if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
+      forEachFileLine(logArg, o.encoding ?? 'utf-8', onLine);
+    } else if (looksLikePath) {
+      throw new UsageError(`log file not found: ${logArg}`);
+    } else {
+      const lines = logArg.split('\n');
+      if (filter.maxlines <= 1 && lines.length === 1) {
+        header.push(`Use      single line : ${shortstr(logArg)}`);
+      } else {
+        header.push(`Use      multi line : ${lines.length} line(s)`);
+        lines.slice(0, 5).forEach((l, i) => header.push(`| ${String(i + 1).padStart(2).slice(0, 2)}: ${shortstr(l)}`));
+        if (lines.length > 5) header.push('| ...');
+        header.push('`-');
+      }
+      if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
+      lines.forEach((l, i) => onLine(l.replace(/\r$/, ''), i + 1));
+    }
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+
+    if (out !== undefined) return 0;
+    if (json) {
+      io.write(
+        `{"lines":${stats.tested},"matched":${stats.matched},"missed":${stats.missed},"ignored":${stats.ignored},"matches":[${jsonMatches.join(',')}]}\n`,
+      );
+      return 0;
+    }
+    io.write(renderStats({ filter, failStats, ignoreStats, prefMatched, stats, listed, elapsed, verbose, o }));
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    io.error(`ERROR: ${msg}\n`);
+    return 255;
+  }
+}
+
+function renderStats(p: {
+  filter: Filter;
+  failStats: RegexStat[];
+  ignoreStats: RegexStat[];
+  prefMatched: number;
+  stats: { tested: number; matched: number; missed: number; ignored: number };
+  listed: { matched: string[]; missed: string[]; ignored: string[] };
+  elapsed: number;
+  verbose: number;
+  o: Record<string, unknown>;
+}): string {
+  const out: string[] = ['', 'Results', '======='];
+  const printRegexes = (title: string, list: RegexStat[]) => {
+    let total = 0;
+    const rows: string[] = [];
+    list.forEach((st, i) => {
+      total += st.hits;
+      if (st.hits || p.verbose) rows.push(`${String(i + 1).padStart(2)}) [${st.hits}] ${st.text}`);
+      if (p.verbose) {
+        for (const id of st.ids) {
+          rows.push(`    ${id.id}  ${id.time === null ? '' : ctime(id.time)}${id.multiple ? ' (multiple regex matched)' : ''}`);
+        }
+      }
+    });
+    out.push(`\n${title}: ${total} total`);
+    pprintList(out, rows, ' #) [# of hits] regular expression');
+  };
+  if (p.filter.prefregex) {
+    out.push(`\nPrefregex: ${p.prefMatched} total`);
+    pprintList(out, [p.filter.prefregex.expanded]);
+  }
+  printRegexes('Failregex', p.failStats);
+  printRegexes('Ignoreregex', p.ignoreStats);
+  out.push('\nDate template hits:');
+  const dates: string[] = [];
+  for (const t of p.filter.dateDetector.templates) if (p.verbose || t.hits) dates.push(`[${t.hits}] ${t.name}`);
+  pprintList(out, dates, '[# of hits] date format');
+  const s = p.stats;
+  out.push(`\nLines: ${s.tested} lines, ${s.ignored} ignored, ${s.matched} matched, ${s.missed} missed`);
+  out.push(`[processed in ${p.elapsed.toFixed(2)} sec]`);
+  out.push('');
+  const printLines = (kind: 'matched' | 'ignored' | 'missed') => {
+    const count = s[kind];
+    if (!count) return;
+    const title = `${kind[0]!.toUpperCase()}${kind.slice(1)} line(s):`;
+    if (count < LIST_LIMIT || p.o[`print-all-${kind}`]) pprintList(out, p.listed[kind].map((l) => l.trimEnd()), title);
+    else out.push(`${title} too many to print.  Use --print-all-${kind} to print all ${count} lines`);
+  };
+  if (p.o['print-all-matched']) printLines('matched');
+  if (!p.o['print-no-ignored']) printLines('ignored');
+  if (!p.o['print-no-missed']) printLines('missed');
+  return out.join('\n') + '\n';
+}
+
+/** Python's time.strftime("%a %b %d %H:%M:%S %Y") in local time. */
+function ctime(t: number): string {
+  const d = new Date(t * 1000);
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getDay()]} ${months[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
+}
+
+/** `-o FMT`: id/fid, ip, msg, row, a group name, or a template with <tags>. */
+function formatOut(fmt: string, r: FilterMatch): string {
+  const matches = (r.data.matches ?? []).map((t) => t.join(''));
+  if (fmt === 'id' || fmt === 'fid') return r.id ?? '';
+  if (fmt === 'ip') return r.ip ?? r.id ?? '';
+  if (fmt === 'msg') return matches.join('\n');
+  if (fmt === 'row') {
+    const { matches: _m, ...rest } = r.data;
+    return `[${JSON.stringify(r.id)},\t${r.time},\t${JSON.stringify(jsonData(rest))}],`;
+  }
+  if (!fmt.includes('<')) {
+    const v = r.data[fmt];
+    return v === null || v === undefined ? 'None' : v instanceof Set ? JSON.stringify([...v]) : String(v);
+  }
+  return fmt.replace(/<([^ <>]+)>/g, (tag, name: string) => {
+    if (name === 'ip') return r.ip ?? r.id ?? '';
+    if (name === 'fid' || name === 'id') return r.id ?? '';
+    if (name === 'msg' || name === 'matches') return matches.join('\n');
+    if (name === 'time') return String(r.time);
+    if (name === 'failures' || name === 'attempts') return String(matches.length);
+    const key = /^F-(.+)$/.exec(name)?.[1]?.toLowerCase() ?? name;
+    const v = r.data[key === 'id' ? 'fid' : key];
+    if (v === null || v === undefined) return name.startsWith('F-') ? '' : tag;
+    return v instanceof Set ? [...v].join(',') : String(v);
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * IP address parsing and canonical forms, as fail2ban's IPAddr does them:
+ * IPv4 dotted quad, IPv6 in Python's compressed lower-case form, IPv4-mapped
+ * IPv6 (::ffff:a.b.c.d) normalised to IPv4, optional /prefix.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export type Family = 'inet4' | 'inet6';
+
+export interface IpAddress {
+  family: Family;
+  /** Canonical text without prefix. */
+  address: string;
+  /** Big-endian bytes: 4 for inet4, 16 for inet6. */
+  bytes: Uint8Array;
+  /** Prefix length (32 / 128 for a single address). */
+  prefix: number;
+}
+
+function v4Bytes(s: string): Uint8Array {
+  return Uint8Array.from(s.split('.').map((x) => Number(x)));
+}
+
+function v6Bytes(s: string): Uint8Array | null {
+  let text = s;
+  const out = new Uint8Array(16);
+  // embedded IPv4 tail
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  let tailWords: number[] = [];
+  if (tail.includes('.')) {
+    if (!isIPv4(tail)) return null;
+    const b = v4Bytes(tail);
+    tailWords = [(b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!];
+    text = text.slice(0, lastColon + 1) + '0:0';
+    tailWords = tailWords.length ? tailWords : [];
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (h: string) => (h === '' ? [] : h.split(':').map((w) => parseInt(w, 16)));
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  const words = halves.length === 2 ? [...head, ...new Array(8 - head.length - rest.length).fill(0), ...rest] : head;
+  if (words.length !== 8 || words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffff)) return null;
+  if (tailWords.length) {
+    words[6] = tailWords[0]!;
+    words[7] = tailWords[1]!;
+  }
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = words[i]! >> 8;
+    out[i * 2 + 1] = words[i]! & 0xff;
+  }
+  return out;
+}
+
+/** Python ipaddress-style compressed IPv6 text (longest zero run of ≥2 words becomes ::). */
+function v6Text(bytes: Uint8Array): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  const left = hex.slice(0, bestStart).join(':');
+  const right = hex.slice(bestStart + bestLen).join(':');
+  return `${left}::${right}`;
+}
+
+/** Parses `a.b.c.d`, IPv6 (optionally in brackets), with optional `/prefix` or `/dotted-mask`. */
+export function parseIp(input: string): IpAddress | null {
+  let s = input.trim();
+  let prefixText: string | undefined;
+  const slash = s.indexOf('/');
+  if (slash >= 0) {
+    prefixText = s.slice(slash + 1);
+    s = s.slice(0, slash);
+  }
+  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
+  let family: Family;
+  let bytes: Uint8Array;
+  if (isIPv4(s)) {
+    family = 'inet4';
+    bytes = v4Bytes(s);
+  } else if (isIPv6(s)) {
+    const b = v6Bytes(s.toLowerCase());
+    if (!b) return null;
+    // IPv4-mapped IPv6 is treated as IPv4
+    if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+      family = 'inet4';
+      bytes = b.slice(12);
+      if (prefixText !== undefined && /^\d+$/.test(prefixText)) prefixText = String(Math.max(0, Number(prefixText) - 96));
+    } else {
+      family = 'inet6';
+      bytes = b;
+    }
+  } else {
+    return null;
+  }
+  const max = family === 'inet4' ? 32 : 128;
+  let prefix = max;
+  if (prefixText !== undefined) {
+    if (/^\d+$/.test(prefixText)) prefix = Number(prefixText);
+    else if (family === 'inet4' && isIPv4(prefixText)) {
+      const m = v4Bytes(prefixText);
+      const bits = [...m].map((x) => x.toString(2).padStart(8, '0')).join('');
+      if (!/^1*0*$/.test(bits)) return null;
+      prefix = bits.indexOf('0') < 0 ? 32 : bits.indexOf('0');
+    } else return null;
+    if (prefix < 0 || prefix > max) return null;
+    bytes = maskBytes(bytes, prefix);
+  }
+  const address = family === 'inet4' ? [...bytes].join('.') : v6Text(bytes);
+  return { family, address, bytes, prefix };
+}
+
+function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  for (let i = 0; i < out.length; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    out[i] = out[i]! & ((0xff << (8 - bits)) & 0xff);
+  }
+  return out;
+}
+
+/** Canonical text of a single address or network (`a.b.c.0/24`), or null if not an IP. */
+export function canonicalIp(input: string): string | null {
+  const ip = parseIp(input);
+  if (!ip) return null;
+  const max = ip.family === 'inet4' ? 32 : 128;
+  return ip.prefix === max ? ip.address : `${ip.address}/${ip.prefix}`;
+}
+
+export function ipFamily(input: string): Family | null {
+  return parseIp(input)?.family ?? null;
+}
+
+export function isIp(input: string): boolean {
+  return parseIp(input) !== null;
+}
+
+/** True when `address` lies inside `network` (same family, prefix match). */
+export function networkContains(network: IpAddress, address: IpAddress): boolean {
+  if (network.family !== address.family) return false;
+  if (address.prefix < network.prefix) return false;
+  const masked = maskBytes(address.bytes, network.prefix);
+  for (let i = 0; i < masked.length; i++) if (masked[i] !== network.bytes[i]) return false;
+  return true;
+}
+
+/** Reverse-DNS style text used by the <ip-rev> tag: fail2ban leaves a trailing dot and no suffix. */
+export function reversePointer(ip: IpAddress): string {
+  if (ip.family === 'inet4') return `${[...ip.bytes].reverse().join('.')}.`;
+  const nibbles: string[] = [];
+  for (const b of ip.bytes) nibbles.push((b >> 4).toString(16), (b & 15).toString(16));
+  return `${nibbles.reverse().join('.')}.`;
+}

@@ -292,16 +292,14 @@ export class Filter {
         fail = { ...preGroups, ...fail };
       }
       const mlfid = fail['mlfid'];
-      let nofail = false;
       if (mlfid !== null && mlfid !== undefined) {
         fail = this.mergeFailure(String(mlfid), fail, sr);
-        if (fail['nofail']) {
-          nofail = true;
-          if (!this.checkAllRegex) return out;
-        }
+        if (fail['nofail'] && !this.checkAllRegex) return out;
       } else {
         fail['matches'] = [...((fail['matches'] as LineTriple[] | undefined) ?? []), ...sr.matched];
       }
+      // fail2ban honours F-NOFAIL only with F-MLFID in its daemon (quirk #11); moat always does
+      const nofail = !!fail['nofail'];
       let fid = fail['fid'] as string | null | undefined;
       let host = fail['ip4'] as string | null | undefined;
       let family: Family | null = null;

@@ -71,8 +71,14 @@ function filterOptions(opts: Opts): Record<string, string> {
   return out;
 }
 
+/** `name[k="v", ...]`: the filter reference a jail would write. */
+function filterReference(name: string, opts: Record<string, string>): string {
+  const parts = Object.entries(opts).map(([k, v]) => `${k}="${v}"`);
+  return parts.length ? `${name}[${parts.join(', ')}]` : name;
+}
+
 function localTime(text: string): number {
-  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(text);
+  const m = /^(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?$/.exec(text);
   if (!m) throw new Error(`bad time in annotation: ${text}`);
   const d = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
   const frac = m[7] ? Number(`0.${m[7]}`) : 0;
@@ -128,7 +134,7 @@ export function runFilterSamples(name: string, o: RunOptions): FilterReport {
     if (v) return v;
     v = { name: vname, opts, filter: null, regexUsed: new Set() };
     try {
-      const def = readFilter(name, { configDir: o.configDir, initOpts: fo });
+      const def = readFilter(filterReference(name, fo), { configDir: o.configDir });
       v.filter = new Filter(
         {
           prefregex: def.prefregex,
@@ -158,7 +164,8 @@ export function runFilterSamples(name: string, o: RunOptions): FilterReport {
       report.failures.push({ filter: name, variant: name, file, line: 0, text: '', reason: 'sample file missing' });
       continue;
     }
-    const lines = readFileSync(path, 'utf8').split('\n');
+    // universal newlines, as Python's text mode reads the samples
+    const lines = readFileSync(path, 'utf8').split(/\r\n|\n|\r/);
     if (lines.length && lines[lines.length - 1] === '') lines.pop();
     let ignoreBlock = false;
     for (let i = 0; i < lines.length; i++) {

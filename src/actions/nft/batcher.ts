@@ -1,0 +1,185 @@
+/**
+ * Coalesces element adds/deletes from all jails into few nft transactions:
+ * operations arriving within `windowMs` of the first one (and all those that
+ * arrive while a transaction is running) go into ONE `nft -f` run.
+ *
+ * Each operation is written so it succeeds whatever the kernel state is:
+ *   ban   = add e; delete e; add e timeout T   (refreshes an existing element's timeout)
+ *   unban = add e; delete e                    (no "No such file" when it already expired)
+ * If a transaction fails, the repairers registered for the sets involved
+ * (re-creating table/chain/sets) run once
+ * and the batch is retried; if that fails too, operations are retried one by
+ * one so only the broken ones are rejected.
+ */
+import { isIPv4 } from 'node:net';
+import { InvalidArgumentError } from '../../errors.ts';
+import { parseIp, type Family } from '../../net/ip.ts';
+import type { RunResult } from '../command.ts';
+import { assertNftOk, type NftRunner } from './runner.ts';
+
+/** A validated element: canonical text from src/net/ip.ts only. */
+export interface NftElement {
+  family: Family;
+  /** Canonical address, or `net/prefix` for networks. */
+  text: string;
+  isNetwork: boolean;
+}
+
+/** Parses and canonicalises an address; anything else is refused before it can reach nft. */
+export function nftElement(ip: string): NftElement {
+  // fast path for restores of many bans: node's isIPv4 accepts only plain dotted quads without
+  // leading zeros, which is exactly the canonical form parseIp would produce
+  if (isIPv4(ip)) return { family: 'inet4', text: ip, isNetwork: false };
+  const p = parseIp(ip);
+  if (!p) throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(ip)}`);
+  const max = p.family === 'inet4' ? 32 : 128;
+  const isNetwork = p.prefix < max;
+  return { family: p.family, text: isNetwork ? `${p.address}/${p.prefix}` : p.address, isNetwork };
+}
+
+export interface NftOp {
+  kind: 'ban' | 'unban';
+  /** `inet f2b-table` */
+  table: string;
+  set: string;
+  element: NftElement;
+  /** Seconds; 0 = no timeout. Bans only. */
+  timeout: number;
+}
+
+interface Pending {
+  op: NftOp;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export interface NftBatcherOptions {
+  /** How long to wait for more operations after the first (ms, default 2, at most 5). */
+  windowMs?: number;
+}
+
+/** Script text for a list of operations (used for batches and single retries). */
+export function opsScript(ops: readonly NftOp[]): string {
+  const lines: string[] = [];
+  // group so that each element appears once per group; a repeat starts a new group (order kept)
+  let group = new Map<string, NftOp[]>();
+  let seen = new Set<string>();
+  const emit = () => {
+    for (const list of group.values()) {
+      const { table, set } = list[0]!;
+      const all = list.map((o) => o.element.text).join(', ');
+      lines.push(`add element ${table} ${set} { ${all} }`, `delete element ${table} ${set} { ${all} }`);
+      const bans = list.filter((o) => o.kind === 'ban');
+      if (bans.length) {
+        const items = bans.map((o) => (o.timeout > 0 ? `${o.element.text} timeout ${o.timeout}s` : o.element.text));
+        lines.push(`add element ${table} ${set} { ${items.join(', ')} }`);
+      }
+    }
+    group = new Map();
+    seen = new Set();
+  };
+  for (const op of ops) {
+    const key = `${op.table} ${op.set} ${op.element.text}`;
+    if (seen.has(key)) emit();
+    seen.add(key);
+    const gk = `${op.table} ${op.set}`;
+    const list = group.get(gk);
+    if (list) list.push(op);
+    else group.set(gk, [op]);
+  }
+  emit();
+  return lines.join('\n') + '\n';
+}
+
+export class NftBatcher {
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly windowMs: number;
+  /** `table set` → function re-creating that set's objects (registered by the owning action). */
+  private readonly repairers = new Map<string, () => Promise<void>>();
+  /** Transactions run (for tests and metrics). */
+  transactions = 0;
+
+  constructor(
+    private readonly runner: NftRunner,
+    private readonly opts: NftBatcherOptions = {},
+  ) {
+    this.windowMs = Math.min(5, Math.max(0, opts.windowMs ?? 2));
+  }
+
+  /** Registers how to re-create `set` when a batch touching it fails. */
+  setRepair(table: string, set: string, repair: (() => Promise<void>) | null): void {
+    if (repair) this.repairers.set(`${table} ${set}`, repair);
+    else this.repairers.delete(`${table} ${set}`);
+  }
+
+  submit(op: NftOp): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op, resolve, reject });
+      if (!this.running && !this.timer) this.timer = setTimeout(() => void this.drain(), this.windowMs);
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.timer = undefined;
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending;
+        this.pending = [];
+        await this.runBatch(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async apply(ops: NftOp[]): Promise<RunResult> {
+    this.transactions++;
+    return this.runner.apply(opsScript(ops));
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const ops = batch.map((p) => p.op);
+    let r = await this.apply(ops);
+    if (r.code !== 0) {
+      const fixes = new Set<() => Promise<void>>();
+      for (const op of ops) {
+        const fix = this.repairers.get(`${op.table} ${op.set}`);
+        if (fix) fixes.add(fix);
+      }
+      for (const fix of fixes) {
+        try {
+          await fix();
+        } catch {
+          /* the retry below reports the failure */
+        }
+      }
+      if (fixes.size) r = await this.apply(ops);
+    }
+    if (r.code === 0) {
+      for (const p of batch) p.resolve();
+      return;
+    }
+    if (batch.length === 1) {
+      try {
+        assertNftOk(r, `${batch[0]!.op.kind} ${batch[0]!.op.element.text}`);
+      } catch (e) {
+        batch[0]!.reject(e);
+      }
+      return;
+    }
+    // isolate the failing operations
+    for (const p of batch) {
+      const one = await this.apply([p.op]);
+      try {
+        assertNftOk(one, `${p.op.kind} ${p.op.element.text}`);
+        p.resolve();
+      } catch (e) {
+        p.reject(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Per-jail failure counting within findtime (§4.1).
+ *
+ * This is fail2ban's rate estimate, not an exact sliding window: when a new
+ * failure arrives and the ticket's first failure is older than findtime, the
+ * count is scaled to the findtime window (rounded half-to-even like Python's
+ * round()) before the new failure is added.
+ *
+ * The caller bans in the same turn: `addFailure` removes a ticket that reached
+ * maxretry from the list and returns it with `banReady: true`; there is no
+ * queue or timer between that failure and the ban.
+ */
+import type { Family } from '../net/ip.ts';
+import type { Failure } from '../filter/failure.ts';
+import { pyRound } from './py-round.ts';
+
+export interface FailManagerOptions {
+  maxRetry?: number;
+  findTime?: number;
+  maxMatches?: number;
+}
+
+/** The failures of one ID inside the current findtime window. */
+export interface FailTicket {
+  id: string;
+  ip: string | null;
+  family: Family | null;
+  /** Start of the (possibly rescaled) counting window, epoch seconds. */
+  firstTime: number;
+  /** Time of the last counted failure, epoch seconds. */
+  lastTime: number;
+  /** Count compared with maxretry; may be fractional after increment hooks. */
+  retry: number;
+  /** Failures (log attempts) that went into this ticket. */
+  failures: number;
+  /** Last `maxMatches` matched lines. */
+  matches: string[];
+  /** Captured values, latest failure wins per key. */
+  data: Record<string, unknown>;
+}
+
+export interface AddFailureResult {
+  ticket: FailTicket;
+  /** Count after this failure. */
+  retry: number;
+  /** maxretry reached: the ticket was removed from the list; ban it now. */
+  banReady: boolean;
+}
+
+export class FailManager {
+  maxRetry: number;
+  findTime: number;
+  maxMatches: number;
+  #tickets = new Map<string, FailTicket>();
+  #total = 0;
+
+  constructor(opts: FailManagerOptions = {}) {
+    this.maxRetry = opts.maxRetry ?? 3;
+    this.findTime = opts.findTime ?? 600;
+    this.maxMatches = opts.maxMatches ?? 5;
+  }
+
+  /** "Currently failed": IDs with an open ticket. */
+  get size(): number {
+    return this.#tickets.size;
+  }
+
+  /** "Total failed": every counted failure since start (including increment extras). */
+  get totalFailed(): number {
+    return this.#total;
+  }
+
+  get(id: string): FailTicket | undefined {
+    return this.#tickets.get(id);
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#tickets.keys();
+  }
+
+  #keepMatches(list: string[]): string[] {
+    if (this.maxMatches <= 0) return [];
+    return list.length > this.maxMatches ? list.slice(-this.maxMatches) : list;
+  }
+
+  /**
+   * Counts one failure (`count` adds to the retry count; attempts carried by
+   * the failure add to `failures`). Returns the ticket and whether maxretry was
+   * reached — in that case the ticket is no longer in the list.
+   */
+  addFailure(failure: Failure, count = 1): AddFailureResult {
+    const attempts = failure.attempts > 0 ? failure.attempts : 1;
+    let ticket = this.#tickets.get(failure.id);
+    if (ticket) {
+      this.#adjustTime(ticket, failure.time);
+      ticket.retry += count;
+      ticket.failures += attempts;
+      ticket.matches = this.#keepMatches(ticket.matches.concat(failure.matches));
+      Object.assign(ticket.data, failure.data);
+      if (failure.ip !== null) ticket.ip = failure.ip;
+      if (failure.family !== null) ticket.family = failure.family;
+    } else {
+      ticket = {
+        id: failure.id,
+        ip: failure.ip ?? (failure.family ? failure.id : null),
+        family: failure.family,
+        firstTime: failure.time,
+        lastTime: failure.time,
+        retry: count > attempts ? count : attempts,
+        failures: attempts,
+        matches: this.#keepMatches([...failure.matches]),
+        data: { ...failure.data },
+      };
+      this.#tickets.set(failure.id, ticket);
+    }
+    this.#total += 1;
+    return this.#checkBan(ticket);
+  }
+
+  /**
+   * Adds extra retries to an open ticket (ban-time increment "Found ... bad",
+   * §4.5: a known offender's failure counts more). Counts as one more failure
+   * attempt, like fail2ban's observer. Returns null if the ID has no ticket
+   * (already banned or cleaned up): nothing is counted then.
+   */
+  addExtraRetries(id: string, count: number): AddFailureResult | null {
+    const ticket = this.#tickets.get(id);
+    if (!ticket) return null;
+    ticket.retry += count;
+    ticket.failures += 1;
+    this.#total += 1;
+    return this.#checkBan(ticket);
+  }
+
+  /**
+   * Manual `set JAIL attempt IP [line...]`: a failure at `now` whose count is
+   * the number of lines (at least 1).
+   */
+  attempt(id: string, lines: string[], now: number, ip: { ip: string | null; family: Family | null } = { ip: null, family: null }): AddFailureResult {
+    const count = Math.max(1, lines.length);
+    return this.addFailure(
+      { id, ip: ip.ip, family: ip.family, time: now, matches: lines, attempts: count, data: {}, regexIndex: -1 },
+      count,
+    );
+  }
+
+  #adjustTime(ticket: FailTicket, time: number): void {
+    if (time <= ticket.lastTime) return;
+    if (ticket.firstTime < time - this.findTime) {
+      ticket.retry = pyRound((ticket.retry / (time - ticket.firstTime)) * this.findTime);
+      ticket.firstTime = time - this.findTime;
+    }
+    ticket.lastTime = time;
+  }
+
+  #checkBan(ticket: FailTicket): AddFailureResult {
+    const banReady = ticket.retry >= this.maxRetry;
+    if (banReady) this.#tickets.delete(ticket.id);
+    return { ticket, retry: ticket.retry, banReady };
+  }
+
+  /** Drops tickets whose last failure is findtime or more before `now`. Returns how many. */
+  cleanup(now: number): number {
+    const limit = now - this.findTime;
+    let removed = 0;
+    for (const [id, t] of this.#tickets) {
+      if (t.lastTime <= limit) {
+        this.#tickets.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  remove(id: string): boolean {
+    return this.#tickets.delete(id);
+  }
+
+  clear(): void {
+    this.#tickets.clear();
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * Persistent state of moatd in one SQLite file (better-sqlite3, synchronous):
+ * ban history and latest bans (restored at start, used by ban-time increment
+ * and the <ipmatches> tags), log read positions and journal cursors (§4.6).
+ *
+ * Every call is synchronous and short. Bans are committed before `addBan`
+ * returns, so a ban that was reported survives a crash. Log positions and
+ * journal cursors change with every read batch, so they are buffered and
+ * written together (`flush()`), at most every `flushIntervalSeconds` or when
+ * the caller asks (jail stop, close).
+ */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
+import { StoreError } from '../errors.ts';
+import { parseIp } from '../net/ip.ts';
+import type { BanTicket } from '../bans/ticket.ts';
+import { CREATE_SCHEMA, SCHEMA_VERSION } from './schema.ts';
+
+type Db = Database.Database;
+
+export interface StoreOptions {
+  /** Matched lines kept per ban row (fail2ban `dbmaxmatches`, default 10; 0 keeps none). */
+  dbMaxMatches?: number;
+  /** Seconds between automatic flushes of buffered positions/cursors (default 10). */
+  flushIntervalSeconds?: number;
+  /** SQLite `synchronous` level (default 'normal': durable against a crash of moatd with WAL). */
+  synchronous?: 'off' | 'normal' | 'full';
+  /** Clock in epoch seconds (tests). */
+  now?: () => number;
+  /** Where warnings go ("new database created", corrupt file moved aside). */
+  log?: (level: 'info' | 'warning' | 'error', message: string) => void;
+}
+
+/** What happened to a corrupt database file when opening. */
+export interface StoreRecovery {
+  /** Where the unreadable file was moved. */
+  movedTo: string;
+  /** The SQLite error that showed the file was unusable. */
+  reason: string;
+}
+
+export interface RestoreOptions {
+  /** The jail's configured bantime (seconds, -1 permanent). */
+  jailBantime: number;
+  /** `bantime.increment` of the jail. */
+  increment: boolean;
+  /** `bantime.maxtime` of the jail (seconds) or null. */
+  maxtime?: number | null;
+  /** The jail's maxmatches: matches of restored tickets are cut to the last N. */
+  maxMatches?: number;
+}
+
+/** Latest ban facts of an IP (one jail, or summed over all jails). */
+export interface LastBan {
+  banCount: number;
+  timeOfBan: number;
+  banTime: number;
+}
+
+/** Merged history of an IP, for <ipmatches>/<ipjailmatches>/<ipfailures>/<ipjailfailures>. */
+export interface BanHistory {
+  matches: string[];
+  failures: number;
+  /** Number of ban rows merged. */
+  bans: number;
+}
+
+export interface LogPosition {
+  /** SHA-1 hex of the file's first line including its newline (fail2ban's `firstlinemd5`). */
+  hash: string;
+  /** Byte offset after the last fully processed line. */
+  pos: number;
+}
+
+export interface JournalCursor {
+  cursor: string;
+  /** Realtime of the entry at the cursor, epoch seconds. */
+  time: number;
+}
+
+export interface PurgeResult {
+  bans: number;
+  bips: number;
+  jails: number;
+}
+
+/** SHA-1 hex of a file's first line (pass it with its newline), as stored in `logs.firstlinemd5`. */
+export function firstLineHash(line: string | Buffer): string {
+  return createHash('sha1').update(line).digest('hex');
+}
+
+/** `file.YYYYmmdd-HHMMSS`, the backup name fail2ban uses; a counter is added if it exists. */
+function backupName(file: string, now: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp =
+    `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-` +
+    `${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  let name = `${file}.${stamp}`;
+  for (let i = 1; existsSync(name); i++) name = `${file}.${stamp}.${i}`;
+  return name;
+}
+
+function isCorruptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+}
+
+/** Turns any non-string JSON-unfriendly value into text, as fail2ban does (a set becomes "['a', 'b']"). */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Set) return `[${[...value].map((v) => `'${String(v)}'`).join(', ')}]`;
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+function parseData(raw: unknown): Record<string, unknown> {
+  if (raw === null || raw === undefined) return {};
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A stored match is a line or a [before, date, after] triple. */
+function matchText(m: unknown): string {
+  return Array.isArray(m) ? m.map(String).join('') : String(m);
+}
+
+function lastN<T>(list: T[], n: number): T[] {
+  if (n <= 0) return [];
+  return list.length > n ? list.slice(-n) : list;
+}
+
+interface BipRow {
+  ip: string;
+  timeofban: number;
+  bantime: number;
+  bancount: number;
+  data: unknown;
+}
+
+export class Store {
+  readonly file: string;
+  /** Set when the file was unreadable and had to be replaced. */
+  readonly recovery: StoreRecovery | null;
+  /** True when this open created the schema. */
+  readonly created: boolean;
+
+  #db: Db;
+  #dbMaxMatches: number;
+  #flushInterval: number;
+  #now: () => number;
+  #log: NonNullable<StoreOptions['log']>;
+  #pendingPositions = new Map<string, { jail: string; path: string } & LogPosition>();
+  #pendingCursors = new Map<string, JournalCursor>();
+  #lastFlush: number;
+  #closed = false;
+  #stmt: ReturnType<Store['prepareStatements']>;
+
+  private constructor(file: string, db: Db, created: boolean, recovery: StoreRecovery | null, opts: StoreOptions) {
+    this.file = file;
+    this.#db = db;
+    this.created = created;
+    this.recovery = recovery;
+    this.#dbMaxMatches = opts.dbMaxMatches ?? 10;
+    this.#flushInterval = opts.flushIntervalSeconds ?? 10;
+    this.#now = opts.now ?? (() => Date.now() / 1000);
+    this.#log = opts.log ?? (() => {});
+    this.#lastFlush = this.#now();
+    this.#stmt = this.prepareStatements();
+  }
+
+  /**
+   * Opens (or creates) the store. A file SQLite cannot read is moved aside to
+   * `file.YYYYmmdd-HHMMSS` and a fresh database is created; `recovery` says so.
+   */
+  static open(file: string, opts: StoreOptions = {}): Store {
+    const log = opts.log ?? (() => {});
+    let recovery: StoreRecovery | null = null;
+    let opened: { db: Db; created: boolean };
+    try {
+      opened = openDatabase(file, opts);
+    } catch (err) {
+      if (!isCorruptionError(err) || file === ':memory:') {
+        throw err instanceof StoreError ? err : new StoreError(`Cannot open database '${file}': ${(err as Error).message}`, { cause: err });
+      }
+      const movedTo = backupName(file, new Date((opts.now?.() ?? Date.now() / 1000) * 1000));
+      try {
+        renameSync(file, movedTo);
+        for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      } catch (moveErr) {
+        throw new StoreError(`Database '${file}' is corrupt and cannot be moved aside: ${(moveErr as Error).message}`, { cause: moveErr });
+      }
+      recovery = { movedTo, reason: (err as Error).message };
+      log('error', `Database '${file}' is corrupt (${recovery.reason}); moved to '${movedTo}', creating a new one`);
+      try {
+        opened = openDatabase(file, opts);
+      } catch (err2) {
+        throw new StoreError(`Cannot create database '${file}': ${(err2 as Error).message}`, { cause: err2 });
+      }
+    }
+    if (opened.created) log('warning', `New database created. Version '${SCHEMA_VERSION}'`);
+    return new Store(file, opened.db, opened.created, recovery, opts);
+  }
+
+  private prepareStatements() {
+    const db = this.#db;
+    return {
+      addJail: db.prepare('INSERT OR REPLACE INTO jails(name, enabled) VALUES(?, 1)'),
+      ensureJail: db.prepare('INSERT OR IGNORE INTO jails(name, enabled) VALUES(?, 1)'),
+      disableJail: db.prepare('UPDATE jails SET enabled = 0 WHERE name = ?'),
+      insertBan: db.prepare('INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)'),
+      upsertBip: db.prepare('INSERT OR REPLACE INTO bips(ip, jail, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)'),
+      setBipBantime: db.prepare('UPDATE bips SET bantime = ? WHERE jail = ? AND ip = ?'),
+      lastBanJail: db.prepare('SELECT bancount, timeofban, bantime FROM bips WHERE ip = ? AND jail = ?'),
+      lastBanAll: db.prepare(
+        'SELECT sum(bancount) AS bancount, max(timeofban) AS timeofban, sum(bantime) AS bantime FROM bips WHERE ip = ? GROUP BY ip',
+      ),
+      historyJail: db.prepare('SELECT data FROM bans WHERE ip = ? AND jail = ? ORDER BY timeofban'),
+      historyAll: db.prepare('SELECT data FROM bans WHERE ip = ? ORDER BY timeofban'),
+      getPosition: db.prepare('SELECT firstlinemd5, lastfilepos FROM logs WHERE jail = ? AND path = ?'),
+      setPosition: db.prepare('INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?, ?, ?, ?)'),
+      getCursor: db.prepare('SELECT cursor, time FROM journal_cursors WHERE jail = ?'),
+      setCursor: db.prepare('INSERT OR REPLACE INTO journal_cursors(jail, cursor, time) VALUES(?, ?, ?)'),
+    };
+  }
+
+  #guard<T>(what: string, fn: () => T): T {
+    if (this.#closed) throw new StoreError(`Database '${this.file}' is closed (${what})`);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`Database '${this.file}': ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Registers (or re-enables) a jail; jails not added since open count as disabled for purge. */
+  addJail(name: string): void {
+    this.#guard('add jail', () => this.#stmt.addJail.run(name));
+  }
+
+  disableJail(name: string): void {
+    this.#guard('disable jail', () => this.#stmt.disableJail.run(name));
+  }
+
+  #banRow(t: BanTicket): [string, number, number, number, Buffer] {
+    const data: Record<string, unknown> = { ...t.data };
+    const matches = lastN(t.matches, this.#dbMaxMatches);
+    if (matches.length) data.matches = matches;
+    else delete data.matches;
+    data.failures = t.failures;
+    const json = Buffer.from(JSON.stringify(data, jsonReplacer), 'utf8');
+    return [t.id, Math.round(t.time), t.bantime, t.banCount, json];
+  }
+
+  /** Records a ban (history row + latest row); committed when this returns. */
+  addBan(ticket: BanTicket): void {
+    this.addBans([ticket]);
+  }
+
+  /** Records many bans in one transaction. */
+  addBans(tickets: readonly BanTicket[]): void {
+    if (!tickets.length) return;
+    this.#guard('add ban', () => {
+      const s = this.#stmt;
+      this.#db.transaction(() => {
+        const seen = new Set<string>();
+        for (const t of tickets) {
+          if (!seen.has(t.jail)) {
+            s.ensureJail.run(t.jail);
+            seen.add(t.jail);
+          }
+          const [ip, time, bantime, count, data] = this.#banRow(t);
+          s.insertBan.run(t.jail, ip, time, bantime, count, data);
+          s.upsertBip.run(ip, t.jail, time, bantime, count, data);
+        }
+      })();
+    });
+  }
+
+  /** Sets the latest ban's duration (prolongation of an active ban). */
+  setBanTime(jail: string, ip: string, bantime: number): void {
+    this.#guard('set ban time', () => this.#stmt.setBipBantime.run(bantime, jail, ip));
+  }
+
+  /**
+   * Deletes ban rows (history and latest) of a jail and/or an IP; with no
+   * argument, of everything. Returns the number of latest-ban rows removed.
+   */
+  removeBans(jail?: string | null, ip?: string | null): number {
+    return this.#guard('remove bans', () => {
+      const where: string[] = [];
+      const args: string[] = [];
+      if (jail != null) {
+        where.push('jail = ?');
+        args.push(jail);
+      }
+      if (ip != null) {
+        where.push('ip = ?');
+        args.push(ip);
+      }
+      const clause = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+      return this.#db.transaction(() => {
+        this.#db.prepare(`DELETE FROM bans${clause}`).run(...args);
+        return this.#db.prepare(`DELETE FROM bips${clause}`).run(...args).changes;
+      })();
+    });
+  }
+
+  /**
+   * Bans of a jail still active at `now`, for restore at jail start (§4.6):
+   * with increment off only bans younger than the jail bantime, and durations
+   * capped to the jail bantime; with increment on capped to `maxtime` if set.
+   */
+  currentBans(jail: string, now: number, opts: RestoreOptions): BanTicket[] {
+    const forBantime = opts.increment ? null : opts.jailBantime;
+    let cap: number | null = opts.increment ? (opts.maxtime ?? null) : opts.jailBantime;
+    if (cap !== null && cap < 0) cap = null;
+    const rows = this.#guard('read current bans', () => {
+      let sql = 'SELECT ip, timeofban, bantime, bancount, data FROM bips WHERE jail = ? AND (timeofban + bantime > ? OR bantime <= -1)';
+      const args: (string | number)[] = [jail, now];
+      if (forBantime !== null && forBantime !== -1) {
+        sql += ' AND timeofban > ?';
+        args.push(now - forBantime);
+      }
+      sql += ' ORDER BY timeofban, ip';
+      return this.#db.prepare(sql).all(...args) as BipRow[];
+    });
+    const tickets: BanTicket[] = [];
+    for (const row of rows) {
+      if (!row.ip) continue;
+      let bantime = row.bantime;
+      if (bantime === -2) bantime = opts.jailBantime; // unknown duration from old fail2ban versions
+      else if (cap !== null && (bantime === -1 || bantime > cap)) bantime = cap;
+      if (bantime !== -1 && row.timeofban + bantime <= now) continue;
+      const data = parseData(row.data);
+      const storedMatches = Array.isArray(data.matches) ? data.matches.map(matchText) : [];
+      const failures = typeof data.failures === 'number' ? data.failures : 0;
+      delete data.matches;
+      delete data.failures;
+      const parsed = parseIp(row.ip);
+      tickets.push({
+        jail,
+        id: row.ip,
+        ip: parsed ? row.ip : null,
+        family: parsed?.family ?? null,
+        time: row.timeofban,
+        bantime,
+        banCount: row.bancount,
+        failures,
+        matches: lastN(storedMatches, opts.maxMatches ?? 5),
+        data,
+        restored: true,
+      });
+    }
+    return tickets;
+  }
+
+  /**
+   * Latest ban of `ip` in `jail`, or summed over all jails (bantime.overalljails:
+   * bancount and bantime summed, latest timeofban). Null when never banned.
+   */
+  lastBan(ip: string, jail: string | null): LastBan | null {
+    const row = this.#guard('read ban', () =>
+      jail === null ? this.#stmt.lastBanAll.get(ip) : this.#stmt.lastBanJail.get(ip, jail),
+    ) as { bancount: number; timeofban: number; bantime: number } | undefined;
+    if (!row || row.bancount == null) return null;
+    return { banCount: row.bancount, timeOfBan: row.timeofban, banTime: row.bantime };
+  }
+
+  /** All ban rows of `ip` (of one jail, or all) merged: matches in time order (last dbmaxmatches), failures summed. */
+  banHistory(ip: string, jail: string | null = null): BanHistory {
+    const rows = this.#guard('read ban history', () =>
+      jail === null ? this.#stmt.historyAll.all(ip) : this.#stmt.historyJail.all(ip, jail),
+    ) as { data: unknown }[];
+    let matches: string[] = [];
+    let failures = 0;
+    for (const row of rows) {
+      const data = parseData(row.data);
+      if (Array.isArray(data.matches)) matches = matches.concat(data.matches.map(matchText));
+      if (typeof data.failures === 'number') failures += data.failures;
+    }
+    return { matches: lastN(matches, this.#dbMaxMatches), failures, bans: rows.length };
+  }
+
+  /** Stored read position of a log file (buffered value first). */
+  getLogPosition(jail: string, path: string): LogPosition | null {
+    const pending = this.#pendingPositions.get(`${jail}\0${path}`);
+    if (pending) return { hash: pending.hash, pos: pending.pos };
+    const row = this.#guard('read log position', () => this.#stmt.getPosition.get(jail, path)) as
+      | { firstlinemd5: string | null; lastfilepos: number | null }
+      | undefined;
+    if (!row) return null;
+    return { hash: row.firstlinemd5 ?? '', pos: row.lastfilepos ?? 0 };
+  }
+
+  /** Buffers a read position; written by `flush()` (automatically every flushIntervalSeconds). */
+  setLogPosition(jail: string, path: string, hash: string, pos: number): void {
+    this.#pendingPositions.set(`${jail}\0${path}`, { jail, path, hash, pos });
+    this.#maybeFlush();
+  }
+
+  getJournalCursor(jail: string): JournalCursor | null {
+    const pending = this.#pendingCursors.get(jail);
+    if (pending) return { ...pending };
+    const row = this.#guard('read journal cursor', () => this.#stmt.getCursor.get(jail)) as JournalCursor | undefined;
+    return row ? { cursor: row.cursor, time: row.time } : null;
+  }
+
+  /** Buffers a journal cursor, like `setLogPosition`. */
+  setJournalCursor(jail: string, cursor: string, time: number): void {
+    this.#pendingCursors.set(jail, { cursor, time });
+    this.#maybeFlush();
+  }
+
+  #maybeFlush(): void {
+    if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
+  }
+
+  /** Number of buffered positions/cursors not yet written. */
+  get pendingWrites(): number {
+    return this.#pendingPositions.size + this.#pendingCursors.size;
+  }
+
+  /** Writes buffered log positions and journal cursors in one transaction. */
+  flush(): void {
+    this.#lastFlush = this.#now();
+    if (!this.pendingWrites) return;
+    const positions = [...this.#pendingPositions.values()];
+    const cursors = [...this.#pendingCursors.entries()];
+    this.#guard('write positions', () => {
+      const s = this.#stmt;
+      this.#db.transaction(() => {
+        for (const p of positions) {
+          s.ensureJail.run(p.jail);
+          s.setPosition.run(p.jail, p.path, p.hash, p.pos);
+        }
+        for (const [jail, c] of cursors) {
+          s.ensureJail.run(jail);
+          s.setCursor.run(jail, c.cursor, c.time);
+        }
+      })();
+    });
+    this.#pendingPositions.clear();
+    this.#pendingCursors.clear();
+  }
+
+  /**
+   * Deletes old rows (§4.6): ban history older than `purgeAge` seconds, latest
+   * bans that ended long ago (not permanent, timeofban + 3×bantime before the
+   * cut-off), disabled jails without rows; then gives free pages back to the
+   * file system so the file does not grow without bound.
+   */
+  purge(purgeAge: number, now: number = this.#now()): PurgeResult {
+    const cut = now - purgeAge;
+    const result = this.#guard('purge', () =>
+      this.#db.transaction(() => {
+        const bans = this.#db.prepare('DELETE FROM bans WHERE timeofban < ?').run(cut).changes;
+        const bips = this.#db
+          .prepare('DELETE FROM bips WHERE timeofban < ? AND bantime != -1 AND timeofban + 3 * bantime < ?')
+          .run(cut, cut).changes;
+        const jails = this.#db
+          .prepare(
+            `DELETE FROM jails WHERE enabled = 0
+               AND NOT EXISTS (SELECT 1 FROM bans WHERE bans.jail = jails.name)
+               AND NOT EXISTS (SELECT 1 FROM bips WHERE bips.jail = jails.name)`,
+          )
+          .run().changes;
+        return { bans, bips, jails };
+      })(),
+    );
+    this.compact();
+    return result;
+  }
+
+  /**
+   * Returns free pages to the file system: incremental vacuum when the file
+   * was created by moat (auto_vacuum = INCREMENTAL), a full VACUUM otherwise
+   * when more than a quarter of the file is free; then the WAL is truncated.
+   */
+  compact(): void {
+    this.#guard('compact', () => {
+      const autoVacuum = this.#db.pragma('auto_vacuum', { simple: true }) as number;
+      if (autoVacuum === 2) this.#db.pragma('incremental_vacuum');
+      else {
+        const free = this.#db.pragma('freelist_count', { simple: true }) as number;
+        const pages = this.#db.pragma('page_count', { simple: true }) as number;
+        if (free > 0 && free * 4 > pages) this.#db.exec('VACUUM');
+      }
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    });
+  }
+
+  /** A full VACUUM (rewrites the file). */
+  vacuum(): void {
+    this.#guard('vacuum', () => {
+      this.#db.exec('VACUUM');
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  /** Flushes buffered writes and closes the file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.flush();
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.#closed = true;
+      this.#db.close();
+    }
+  }
+}
+
+function openDatabase(file: string, opts: StoreOptions): { db: Db; created: boolean } {
+  const db = new Database(file);
+  try {
+    // Reading the journal mode is the first access to the file: a non-database fails here.
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${(opts.synchronous ?? 'normal').toUpperCase()}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
+    const hasVersion = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fail2banDb'").get();
+    let created = false;
+    if (!hasVersion) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) throw new StoreError(`Database '${file}' is not a moat/fail2ban database (no version table)`);
+      // auto_vacuum must be chosen before the first table exists.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.transaction(() => {
+        for (const sql of CREATE_SCHEMA) db.exec(sql);
+        db.prepare('INSERT INTO fail2banDb(version) VALUES(?)').run(SCHEMA_VERSION);
+      })();
+      created = true;
+    } else {
+      const row = db.prepare('SELECT version FROM fail2banDb LIMIT 1').get() as { version: number } | undefined;
+      const version = row?.version;
+      if (version !== SCHEMA_VERSION) {
+        throw new StoreError(
+          `Database '${file}' has version ${String(version)}; only version ${SCHEMA_VERSION} is supported ` +
+            `(open it once with fail2ban ≥ 0.11 to upgrade it)`,
+        );
+      }
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') {
+        const err = new Error(`integrity check failed: ${String(check)}`) as Error & { code: string };
+        err.code = 'SQLITE_CORRUPT';
+        throw err;
+      }
+      // moat's own table, absent from fail2ban files.
+      for (const sql of CREATE_SCHEMA) if (sql.includes('journal_cursors')) db.exec(sql);
+      // Every jail is disabled until the server adds it again (purge drops disabled jails without rows).
+      db.prepare('UPDATE jails SET enabled = 0').run();
+    }
+    return { db, created };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,226 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { Store, firstLineHash } from '../../src/store/index.ts';
+import { StoreError } from '../../src/errors.ts';
+import type { BanTicket } from '../../src/bans/ticket.ts';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'moat-store-'));
+}
+
+function ticket(over: Partial<BanTicket> = {}): BanTicket {
+  return {
+    jail: 'sshd',
+    id: '192.0.2.10',
+    ip: '192.0.2.10',
+    family: 'inet4',
+    time: 1_000_000,
+    bantime: 600,
+    banCount: 1,
+    failures: 3,
+    matches: ['line 1', 'line 2', 'line 3'],
+    data: { user: 'root' },
+    restored: false,
+    ...over,
+  };
+}
+
+test('bans and log positions survive close and reopen', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'moat.sqlite3');
+  const logs: string[] = [];
+  const s1 = Store.open(file, { log: (_l, m) => logs.push(m) });
+  assert.equal(s1.created, true);
+  assert.match(logs[0]!, /New database created. Version '4'/);
+  s1.addBan(ticket());
+  s1.addBan(ticket({ id: '2001:db8::1', ip: '2001:db8::1', family: 'inet6', bantime: -1 }));
+  s1.setLogPosition('sshd', '/var/log/auth.log', firstLineHash('first line\n'), 1234);
+  s1.setJournalCursor('sshd', 's=abc;i=1', 1_000_100.5);
+  s1.close();
+
+  const s2 = Store.open(file);
+  t.after(() => s2.close());
+  assert.equal(s2.created, false);
+  assert.deepEqual(s2.getLogPosition('sshd', '/var/log/auth.log'), {
+    hash: execFileSync('sh', ['-c', 'printf "first line\\n" | sha1sum']).toString().split(' ')[0],
+    pos: 1234,
+  });
+  assert.deepEqual(s2.getJournalCursor('sshd'), { cursor: 's=abc;i=1', time: 1_000_100.5 });
+  const bans = s2.currentBans('sshd', 1_000_100, { jailBantime: 600, increment: false });
+  assert.deepEqual(
+    bans.map((b) => [b.id, b.family, b.bantime, b.failures, b.restored, b.data.user]),
+    [
+      ['192.0.2.10', 'inet4', 600, 3, true, 'root'],
+      // permanent is capped to the jail bantime when increment is off (fail2ban getMaxBanTime)
+      ['2001:db8::1', 'inet6', 600, 3, true, 'root'],
+    ],
+  );
+  assert.deepEqual(bans[0]!.matches, ['line 1', 'line 2', 'line 3']);
+});
+
+test('restore rules: expired skipped, permanent kept, increment/maxtime caps', (t) => {
+  const s = Store.open(':memory:');
+  t.after(() => s.close());
+  const now = 10_000;
+  s.addBans([
+    ticket({ id: '192.0.2.1', time: now - 700, bantime: 600 }), // expired
+    ticket({ id: '192.0.2.2', time: now - 100, bantime: 600 }), // active
+    ticket({ id: '192.0.2.3', time: now - 5000, bantime: -1 }), // permanent
+    ticket({ id: '192.0.2.4', time: now - 1000, bantime: 3600 }), // long ban, older than jail bantime
+  ]);
+  const ids = (opts: Parameters<Store['currentBans']>[2]) =>
+    s.currentBans('sshd', now, opts).map((b) => `${b.id}:${b.bantime}`);
+  // increment on, no maxtime: everything still running is restored with its own duration
+  assert.deepEqual(ids({ jailBantime: 600, increment: true }), ['192.0.2.3:-1', '192.0.2.4:3600', '192.0.2.2:600']);
+  // increment on with maxtime 2000: permanent capped (and then expired), 3600 capped to 2000 (still running)
+  assert.deepEqual(ids({ jailBantime: 600, increment: true, maxtime: 2000 }), ['192.0.2.4:2000', '192.0.2.2:600']);
+  // increment off: only bans younger than the jail bantime
+  assert.deepEqual(ids({ jailBantime: 600, increment: false }), ['192.0.2.2:600']);
+  // permanent jail: nothing capped, age filter off
+  assert.deepEqual(ids({ jailBantime: -1, increment: false }), ['192.0.2.3:-1', '192.0.2.4:3600', '192.0.2.2:600']);
+  // matches cut to maxmatches
+  assert.deepEqual(s.currentBans('sshd', now, { jailBantime: 600, increment: false, maxMatches: 1 })[0]!.matches, ['line 3']);
+});
+
+test('lastBan, overall jails and merged history', (t) => {
+  const s = Store.open(':memory:', { dbMaxMatches: 4 });
+  t.after(() => s.close());
+  assert.equal(s.lastBan('192.0.2.10', 'sshd'), null);
+  s.addBan(ticket({ time: 100, matches: ['a', 'b'], failures: 2 }));
+  s.addBan(ticket({ time: 200, banCount: 2, bantime: 1200, matches: ['c', 'd', 'e'], failures: 3 }));
+  s.addBan(ticket({ jail: 'recidive', time: 300, bantime: 7200, matches: ['f'], failures: 1 }));
+  assert.deepEqual(s.lastBan('192.0.2.10', 'sshd'), { banCount: 2, timeOfBan: 200, banTime: 1200 });
+  assert.deepEqual(s.lastBan('192.0.2.10', null), { banCount: 3, timeOfBan: 300, banTime: 8400 });
+  assert.deepEqual(s.banHistory('192.0.2.10', 'sshd'), { matches: ['b', 'c', 'd', 'e'], failures: 5, bans: 2 });
+  assert.deepEqual(s.banHistory('192.0.2.10'), { matches: ['c', 'd', 'e', 'f'], failures: 6, bans: 3 });
+  assert.equal(s.removeBans('sshd', '192.0.2.10'), 1);
+  assert.equal(s.lastBan('192.0.2.10', 'sshd'), null);
+  assert.equal(s.banHistory('192.0.2.10').bans, 1);
+  assert.equal(s.removeBans(), 1);
+  assert.equal(s.banHistory('192.0.2.10').bans, 0);
+});
+
+test('positions are buffered until flush or interval, and read back before flush', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db');
+  let now = 0;
+  const s = Store.open(file, { now: () => now, flushIntervalSeconds: 10 });
+  s.setLogPosition('j', '/log', 'h', 10);
+  assert.equal(s.pendingWrites, 1);
+  assert.deepEqual(s.getLogPosition('j', '/log'), { hash: 'h', pos: 10 });
+  // not yet on disk: a second connection does not see it
+  const peek = () => new Database(file, { readonly: true }).prepare('SELECT lastfilepos FROM logs').all();
+  assert.deepEqual(peek(), []);
+  now = 11;
+  s.setLogPosition('j', '/log', 'h', 20);
+  assert.equal(s.pendingWrites, 0);
+  assert.deepEqual(peek(), [{ lastfilepos: 20 }]);
+  s.setLogPosition('j', '/log', 'h2', 30);
+  s.flush();
+  assert.deepEqual(peek(), [{ lastfilepos: 30 }]);
+  s.close();
+});
+
+test('purge deletes old rows and vacuum shrinks the file', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db');
+  const s = Store.open(file);
+  const now = 10_000_000;
+  const big = 'x'.repeat(400);
+  const old: BanTicket[] = [];
+  for (let i = 0; i < 5000; i++) {
+    old.push(ticket({ id: `10.0.${i >> 8}.${i & 255}`, time: now - 200_000, bantime: 600, matches: [big, big] }));
+  }
+  s.addBans(old);
+  s.addBans([ticket({ id: '192.0.2.99', time: now - 10, bantime: 600 })]);
+  s.addBans([ticket({ id: '192.0.2.98', time: now - 200_000, bantime: -1 })]);
+  s.compact();
+  const before = statSync(file).size;
+  const r = s.purge(86_400, now);
+  assert.deepEqual(r, { bans: 5001, bips: 5000, jails: 0 });
+  const after = statSync(file).size;
+  assert.ok(after < before / 4, `file should shrink: ${before} -> ${after}`);
+  // permanent latest-ban row and the recent ban are kept
+  assert.deepEqual(
+    s.currentBans('sshd', now, { jailBantime: -1, increment: true }).map((b) => b.id),
+    ['192.0.2.98', '192.0.2.99'],
+  );
+  s.close();
+});
+
+test('disabled jails without rows are purged; reopen disables jails', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db');
+  const s1 = Store.open(file);
+  s1.addJail('a');
+  s1.addJail('b');
+  s1.close();
+  const s2 = Store.open(file);
+  s2.addJail('a');
+  assert.deepEqual(s2.purge(86_400, 1e9), { bans: 0, bips: 0, jails: 1 });
+  s2.close();
+  const names = new Database(file, { readonly: true }).prepare('SELECT name FROM jails').all();
+  assert.deepEqual(names, [{ name: 'a' }]);
+});
+
+test('a corrupt file is moved aside with a timestamp and recreated', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'moat.sqlite3');
+  writeFileSync(file, Buffer.alloc(8192, 0x5a));
+  const logs: string[] = [];
+  const s = Store.open(file, { log: (l, m) => logs.push(`${l}: ${m}`) });
+  t.after(() => s.close());
+  assert.ok(s.recovery);
+  assert.match(s.recovery.movedTo, /moat\.sqlite3\.\d{8}-\d{6}$/);
+  assert.ok(existsSync(s.recovery.movedTo));
+  assert.ok(readdirSync(dir).length >= 2);
+  assert.ok(logs.some((l) => l.startsWith('error: ') && l.includes('corrupt')));
+  s.addBan(ticket());
+  assert.equal(s.lastBan('192.0.2.10', 'sshd')?.banCount, 1);
+});
+
+test('a damaged page is detected by the integrity check', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db');
+  const s = Store.open(file);
+  const many: BanTicket[] = [];
+  for (let i = 0; i < 2000; i++) many.push(ticket({ id: `10.1.${i >> 8}.${i & 255}` }));
+  s.addBans(many);
+  s.close();
+  // overwrite the middle of the file (keep the header valid)
+  const probe = new Database(file, { readonly: true });
+  const pageSize = probe.pragma('page_size', { simple: true }) as number;
+  probe.close();
+  const buf = readFileSync(file);
+  assert.ok(buf.length > pageSize * 4);
+  buf.fill(0xff, pageSize * 2, pageSize * 4);
+  writeFileSync(file, buf);
+  const s2 = Store.open(file);
+  t.after(() => s2.close());
+  assert.ok(s2.recovery, 'corruption should be detected');
+});
+
+test('errors are StoreError', (t) => {
+  assert.throws(() => Store.open('/nonexistent-dir/x/y.db'), StoreError);
+  const s = Store.open(':memory:');
+  s.close();
+  assert.throws(() => s.addBan(ticket()), StoreError);
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'other.db');
+  const other = new Database(file);
+  other.exec('CREATE TABLE t(x)');
+  other.close();
+  assert.throws(() => Store.open(file), /not a moat\/fail2ban database/);
+});

@@ -26,6 +26,15 @@ export const DEFAULT_DAEMON_SETTINGS: Readonly<DaemonSettings> = Object.freeze({
   files: [],
 });
 
+/** moat's own defaults, used for moat.conf trees and when no settings file exists. */
+export const MOAT_DAEMON_SETTINGS: Readonly<DaemonSettings> = Object.freeze({
+  ...DEFAULT_DAEMON_SETTINGS,
+  socket: '/run/moat/moat.sock',
+  pidfile: '/run/moat/moatd.pid',
+  dbfile: '/var/lib/moat/moat.sqlite3',
+  files: [],
+});
+
 /** Which unit holds the daemon settings in `dir`: `moat`, else `fail2ban`, else null. */
 export function daemonUnitName(dir: string): 'moat' | 'fail2ban' | null {
   for (const name of ['moat', 'fail2ban'] as const) {
@@ -43,7 +52,7 @@ export function readDaemonSettings(dir: string, cache = new ConfigFileCache(), w
   const unit = name ? ConfigUnit.read(dir, name, cache) : null;
   if (!unit) {
     warnings.push(`no moat.conf or fail2ban.conf in ${dir}: using default daemon settings`);
-    return { ...DEFAULT_DAEMON_SETTINGS, files: [] };
+    return { ...MOAT_DAEMON_SETTINGS, files: [] };
   }
   const section = unit.hasSection('Definition') ? 'Definition' : DEFAULT_SECTION;
   const where = (option: string): ErrorLocation => {
@@ -57,7 +66,8 @@ export function readDaemonSettings(dir: string, cache = new ConfigFileCache(), w
     const v = unit.get(section, option);
     return v === undefined || v === '' ? undefined : v;
   };
-  const d = DEFAULT_DAEMON_SETTINGS;
+  // a fail2ban tree keeps fail2ban's defaults (drop-in); moat.conf gets moat's
+  const d = name === 'fail2ban' ? DEFAULT_DAEMON_SETTINGS : MOAT_DAEMON_SETTINGS;
   const dbfile = get('dbfile');
   const purge = get('dbpurgeage');
   const maxMatches = get('dbmaxmatches');

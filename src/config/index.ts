@@ -13,7 +13,7 @@ export {
   type ReadActionOptions,
 } from './action-reader.ts';
 export { readJail, parseLogpaths, parseIgnoreCache, DEFAULT_BANTIME_FORMULA, JAIL_OPTIONS } from './jail-reader.ts';
-export { readDaemonSettings, daemonUnitName, DEFAULT_DAEMON_SETTINGS } from './daemon-reader.ts';
+export { readDaemonSettings, daemonUnitName, DEFAULT_DAEMON_SETTINGS, MOAT_DAEMON_SETTINGS } from './daemon-reader.ts';
 export { parseTimeValue, timeValueToExpression } from './time-value.ts';
 export { parseIni, DEFAULT_SECTION, type IniFile, type IniSection, type IniOption } from './ini-parser.ts';
 export { ConfigUnit, ConfigFileCache, unitFiles, expandIncludes, KNOWN_PREFIX, INCLUDES_SECTION, type StoredOption } from './config-unit.ts';

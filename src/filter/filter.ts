@@ -154,10 +154,14 @@ export class Filter {
       const found = this.dateDetector.detect(line);
       if (found) {
         triple = [found.before, found.date, found.after];
-        if (found.date !== '' && Number.isFinite(found.time)) {
-          date = found.time;
-          this.lastDateText = found.date;
-          this.lastDate = date;
+        if (found.date !== '') {
+          if (Number.isFinite(found.time)) {
+            date = found.time;
+            this.lastDateText = found.date;
+            this.lastDate = date;
+          } else {
+            this.warnOnce('bad-date', `failed to parse the time text '${found.date}'`);
+          }
         } else if (this.lastDate !== null && this.lastDate > this.now() - 60) {
           // matched an empty date: reuse a recent one
           triple = ['', this.lastDateText, line];

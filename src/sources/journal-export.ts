@@ -50,44 +50,58 @@ export class ExportParser {
   /** Feeds a chunk; returns the entries it completed, in order. */
   push(chunk: Buffer): JournalEntry[] {
     const buf = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
+    // Scan a one-byte-per-char copy: string indexOf/slice stay in JS (no native
+    // call per field) and string offsets equal byte offsets. Values are then
+    // decoded as UTF-8 from the buffer, and only for the wanted fields.
+    const str = buf.toString('latin1');
     const out: JournalEntry[] = [];
     const fields = this.#fields;
+    let entry = this.#entry;
     let pos = 0;
-    const len = buf.length;
+    const len = str.length;
     while (pos < len) {
-      if (buf[pos] === NL) {
+      if (str.charCodeAt(pos) === NL) {
         // Empty line: end of entry.
-        out.push(this.#entry);
-        this.#entry = Object.create(null);
+        out.push(entry);
+        entry = Object.create(null);
         pos++;
         continue;
       }
-      const nl = buf.indexOf(NL, pos);
+      const nl = str.indexOf('\n', pos);
       if (nl < 0) break;
-      const eq = buf.indexOf(EQ, pos);
+      const eq = str.indexOf('=', pos);
       if (eq >= 0 && eq < nl) {
-        const key = buf.toString('latin1', pos, eq);
-        if (!fields || fields.has(key)) add(this.#entry, key, buf.toString('utf8', eq + 1, nl));
+        const key = str.slice(pos, eq);
+        if (!fields || fields.has(key)) add(entry, key, asciiOrUtf8(str, buf, eq + 1, nl));
         pos = nl + 1;
         continue;
       }
       // Binary field: KEY\n <u64le size> <data> \n
       if (nl + 9 > len) break;
-      const size = Number(buf.readBigUInt64LE(nl + 1));
+      const size = buf.readUInt32LE(nl + 1) + buf.readUInt32LE(nl + 5) * 0x1_0000_0000;
       if (size > this.#maxField) {
-        throw new Error(`journal export stream: field ${buf.toString('latin1', pos, nl)} of ${size} bytes exceeds the limit`);
+        throw new Error(`journal export stream: field ${str.slice(pos, nl)} of ${size} bytes exceeds the limit`);
       }
       const end = nl + 9 + size;
       if (end + 1 > len) break;
-      if (buf[end] !== NL) throw new Error('journal export stream: binary field not followed by a newline');
-      const key = buf.toString('latin1', pos, nl);
-      if (!fields || fields.has(key)) add(this.#entry, key, this.#decodeBinary(buf.subarray(nl + 9, end)));
+      if (str.charCodeAt(end) !== NL) throw new Error('journal export stream: binary field not followed by a newline');
+      const key = str.slice(pos, nl);
+      if (!fields || fields.has(key)) add(entry, key, this.#decodeBinary(buf.subarray(nl + 9, end)));
       pos = end + 1;
     }
+    this.#entry = entry;
     // Copy the tail: `chunk` belongs to the stream and may be reused.
     this.#rest = pos < len ? Buffer.from(buf.subarray(pos)) : EMPTY;
     return out;
   }
+}
+
+/** Text values are UTF-8; most are plain ASCII, where the latin1 view already is the string. */
+function asciiOrUtf8(str: string, buf: Buffer, from: number, to: number): string {
+  for (let i = from; i < to; i++) {
+    if (str.charCodeAt(i) > 0x7f) return buf.toString('utf8', from, to);
+  }
+  return str.slice(from, to);
 }
 
 function add(entry: JournalEntry, key: string, value: string): void {

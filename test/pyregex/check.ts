@@ -10,7 +10,8 @@ export function compareWithPython(title: string, cases: OracleCase[]): void {
   const compiled = new Map<string, PyRegex>();
   cases.forEach((c, k) => {
     const expected = results[k]!;
-    const name = `${title}: ${JSON.stringify(c.pattern)} ${c.mode ?? 'search'} ${JSON.stringify(c.subject)}` +
+    const shown = c.pattern.length > 90 ? c.pattern.slice(0, 87) + '...' : c.pattern;
+    const name = `${title}: ${JSON.stringify(shown)} ${c.mode ?? 'search'} ${JSON.stringify(c.subject)}` +
       (c.pos ? ` pos=${c.pos}` : '') + (c.ignoreCase ? ' I' : '') + (c.multiline ? ' M' : '');
     test(name, () => {
       const opts = { ignoreCase: !!c.ignoreCase, multiline: !!c.multiline };

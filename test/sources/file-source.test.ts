@@ -374,3 +374,23 @@ test('a throwing consumer does not stall the file and is reported in status', as
   assert.deepEqual(seen, ['a', 'b']);
   assert.equal(source.status().healthy, true);
 });
+
+test('a large initial read is spread over turns, in order, all in restore mode', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const log = join(dir, 'big.log');
+  const lines = Array.from({ length: 20_000 }, (_, i) => `entry ${i}`);
+  writeFileSync(log, lines.join('\n') + '\n');
+  const { source, collector } = startSource({ logpaths: [{ glob: log }], turnBudgetBytes: 16 * 1024, readChunkBytes: 4096 });
+  t.after(() => source.stop());
+  // After the first turn of reading, only one budget's worth has been delivered.
+  await new Promise((r) => setImmediate(r));
+  const firstTurn = collector.lines.length;
+  assert.ok(firstTurn > 0 && firstTurn < 2000, `first turn delivered ${firstTurn} lines`);
+  await collector.waitCount(lines.length);
+  assert.deepEqual(collector.texts, lines);
+  assert.ok(collector.batches.every((b) => b.ctx.mode === 'restore'));
+  appendFileSync(log, 'live\n');
+  await collector.waitCount(lines.length + 1);
+  assert.equal(collector.batches.at(-1)!.ctx.mode, 'operation');
+});

@@ -35,7 +35,9 @@ export interface DateDetectorOptions {
  * - `date` empty (a template that matches the empty string, e.g. `{NONE}`): `time` is NaN, meaning "the
  *   line has no date of its own" — the filter uses the previous date if younger than 60 s, else now.
  *
- * A date that is found but cannot be converted (Feb 30, unknown zone...) is reported as no date (null).
+ * - `date` non-empty and `time` NaN: a date was found and cut out but cannot be converted (Feb 30,
+ *   year 0000, unknown zone...). fail2ban logs an error, keeps the line split and treats it as having
+ *   no date; so does the filter.
  */
 export interface DetectedDate {
   before: string;
@@ -115,7 +117,6 @@ export class DateDetector {
     const after = line.slice(m.dateEnd);
     if (m.dateStart === m.dateEnd) return { before, date: '', after, time: NaN, template };
     const time = template.toTime(this.converter, this.now);
-    if (Number.isNaN(time)) return null;
     return { before, date: line.slice(m.dateStart, m.dateEnd), after, time, template };
   }
 
@@ -299,5 +300,6 @@ function copyMatch(from: MatchResult, to: MatchResult): void {
   to.dateEnd = from.dateEnd;
   to.text = from.text;
   to.value = from.value;
-  to.fields = from.fields;
+  to.subject = from.subject;
+  to.raw = from.raw;
 }

@@ -5,7 +5,7 @@
  * translator so they get Python semantics.
  */
 import type { ErrorLocation } from '../../errors.ts';
-import { compileDatePythonRegex, type DatePyRegex } from './python-regex.ts';
+import { compileDatePythonRegex, type DatePyMatch, type DatePyRegex } from './python-regex.ts';
 import type { DateFields } from './strptime.ts';
 
 const NO_FIELDS: DateFields = Object.freeze({});
@@ -20,21 +20,36 @@ export class MatchResult {
   text = '';
   /** The epoch/TAI64N value text (epoch templates). */
   value = '';
-  fields: DateFields = NO_FIELDS;
+  /** The string that was searched (fields are extracted from it on demand). */
+  subject = '';
+  /** Matcher-specific handle on the raw match. */
+  raw: unknown = null;
 }
 
 export interface DateMatcher {
   /** Python `search(line, pos, endpos)`: fills `out`, returns false when there is no match. */
   search(line: string, pos: number, endpos: number, out: MatchResult): boolean;
+  /** The strptime fields of a match this matcher filled (only needed on a conversion-cache miss). */
+  fields(match: MatchResult): DateFields;
+}
+
+export interface BuiltinRegExps {
+  /** Only the date group (and groups a back-reference needs) capture: cheap per line. */
+  search: RegExp;
+  /** Every named group captures, by number; sticky, re-run at a match to read the fields. */
+  fields: RegExp;
+  /** Field name of each capture of `fields` (index = group number), undefined for unnamed groups. */
+  names: Array<string | undefined>;
 }
 
 /**
  * Python syntax → JS for the fixed regexes of the built-in templates: a leading `(?iu)`, named groups
- * and named back-references. Anything else Python-specific is not expected here and is refused.
+ * and named back-references; anything else Python-specific is refused. Named groups are emitted as
+ * numbered ones because JS builds a `groups` object per match otherwise, which doubles the cost.
  */
-export function builtinRegExp(pySource: string): RegExp {
+export function builtinRegExps(pySource: string): BuiltinRegExps {
   let source = pySource;
-  let flags = 'g';
+  let flags = '';
   const globalFlags = /^\(\?([a-zA-Z]+)\)/.exec(source);
   if (globalFlags) {
     const letters = globalFlags[1] as string;
@@ -43,8 +58,61 @@ export function builtinRegExp(pySource: string): RegExp {
     source = source.slice(globalFlags[0].length);
   }
   if (source.includes('(?(')) throw new Error('conditional group in built-in date regex');
-  source = source.replaceAll('(?P<', '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
-  return new RegExp(source, flags);
+  const referenced = new Set([...source.matchAll(/\(\?P=(\w+)\)/g)].map((m) => m[1] as string));
+  const full = rewriteGroups(source, () => true);
+  const lean = rewriteGroups(source, (name) => referenced.has(name));
+  return {
+    search: new RegExp(lean.source, `g${flags}`),
+    fields: new RegExp(full.source, `y${flags}`),
+    names: full.names,
+  };
+}
+
+/**
+ * Rewrites `(?P<name>` to a numbered group when `keep(name)` (else non-capturing) and `(?P=name)` to
+ * `\N`. Plain `(` groups stay capturing. Character classes and escapes are copied as they are.
+ */
+function rewriteGroups(source: string, keep: (name: string) => boolean): { source: string; names: Array<string | undefined> } {
+  const names: Array<string | undefined> = [undefined];
+  const numbers = new Map<string, number>();
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i] as string;
+    if (c === '\\') {
+      out += source.slice(i, i + 2);
+      i++;
+    } else if (c === '[') {
+      let j = i + 1;
+      if (source[j] === '^') j++;
+      if (source[j] === ']') j++;
+      while (j < source.length && source[j] !== ']') j += source[j] === '\\' ? 2 : 1;
+      out += source.slice(i, j + 1);
+      i = j;
+    } else if (source.startsWith('(?P<', i)) {
+      const close = source.indexOf('>', i);
+      const name = source.slice(i + 4, close);
+      if (keep(name)) {
+        names.push(name);
+        numbers.set(name, names.length - 1);
+        out += '(';
+      } else {
+        out += '(?:';
+      }
+      i = close;
+    } else if (source.startsWith('(?P=', i)) {
+      const close = source.indexOf(')', i);
+      const number = numbers.get(source.slice(i + 4, close));
+      if (number === undefined) throw new Error(`back-reference to an unknown group in ${source}`);
+      out += `\\${number}`;
+      i = close;
+    } else if (c === '(' && source[i + 1] !== '?') {
+      names.push(undefined);
+      out += c;
+    } else {
+      out += c;
+    }
+  }
+  return { source: out, names };
 }
 
 function subjectUpTo(line: string, endpos: number): string {
@@ -56,15 +124,16 @@ function subjectUpTo(line: string, endpos: number): string {
  * `$`), so the date text always ends where the match ends and no index tracking is needed.
  */
 export class BuiltinMatcher implements DateMatcher {
-  private readonly re: RegExp;
+  private readonly re: BuiltinRegExps;
   constructor(pySource: string) {
-    this.re = builtinRegExp(pySource);
+    this.re = builtinRegExps(pySource);
   }
 
   search(line: string, pos: number, endpos: number, out: MatchResult): boolean {
-    const re = this.re;
+    const re = this.re.search;
+    const subject = subjectUpTo(line, endpos);
     re.lastIndex = pos;
-    const m = re.exec(subjectUpTo(line, endpos));
+    const m = re.exec(subject);
     if (m === null) return false;
     const text = m[0];
     const date = m[1] ?? '';
@@ -74,8 +143,22 @@ export class BuiltinMatcher implements DateMatcher {
     out.dateStart = out.end - date.length;
     out.text = text;
     out.value = date;
-    out.fields = m.groups ?? NO_FIELDS;
+    out.subject = subject;
     return true;
+  }
+
+  fields(match: MatchResult): DateFields {
+    const re = this.re.fields;
+    re.lastIndex = match.start;
+    const m = re.exec(match.subject);
+    const fields: Record<string, string | undefined> = {};
+    if (m === null) return fields; // cannot happen: same regex, same place
+    const names = this.re.names;
+    for (let i = 1; i < names.length; i++) {
+      const name = names[i];
+      if (name !== undefined) fields[name] = m[i];
+    }
+    return fields;
   }
 }
 
@@ -109,8 +192,11 @@ export class EpochMatcher implements DateMatcher {
     out.dateStart = out.end - value.length;
     out.text = value;
     out.value = value;
-    out.fields = NO_FIELDS;
     return true;
+  }
+
+  fields(): DateFields {
+    return NO_FIELDS;
   }
 }
 
@@ -140,7 +226,11 @@ export class PythonMatcher implements DateMatcher {
     }
     out.text = m.text;
     out.value = m.group(this.valueGroup) ?? '';
-    out.fields = m.groups;
+    out.raw = m;
     return true;
+  }
+
+  fields(match: MatchResult): DateFields {
+    return (match.raw as DatePyMatch).groups;
   }
 }

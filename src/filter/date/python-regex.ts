@@ -21,7 +21,7 @@ export interface DatePyRegex {
 export function compileDatePythonRegex(source: string, where: ErrorLocation): DatePyRegex {
   try {
     // indices: group 1's span is needed for every date match
-    return compilePythonRegex(source, { where, indices: true });
+    return compilePythonRegex(source, { indices: true });
   } catch (err) {
     const reason = err instanceof MoatError || err instanceof Error ? err.message : String(err);
     throw new DateError(`Unable to compile date regex '${source}': ${reason}`, where);

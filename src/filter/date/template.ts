@@ -204,7 +204,7 @@ export class DateTemplate {
         return cached.time;
       }
     }
-    const time = converter.convert(this.match.fields);
+    const time = converter.convert(this.spec.matcher.fields(this.match));
     const nowSecond = converter.usedNow ? Math.floor(converter.lastNow) : -1;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(key, { time, nowSecond });

@@ -210,7 +210,7 @@ function resolveOne(ast: Node, condPath: Path): Node {
 }
 
 const MAX_REWRITES = 10_000;
-const MAX_NODES = 200_000;
+const MAX_NODES = 20_000; // conditional expansion is exponential in the worst case
 
 function countNodes(n: Node): number {
   let total = 1;

@@ -1,0 +1,93 @@
+/**
+ * The shape shared by every figure benchmark, and the command line each one accepts when it is run
+ * on its own (`node --import tsx bench/<name>.ts [--lines N] [--runs N] [--no-install] [--no-build]`).
+ */
+import { parseArgs } from 'node:util';
+import { formatMachine } from './machine.ts';
+import { figureTable, writeResult, type FigureResult } from './results.ts';
+
+export interface BenchOptions {
+  /** Input size in lines, where the figure has one (figure 1: 1,000,000). */
+  lines?: number;
+  /** Repetitions per tool; the median is reported. */
+  runs?: number;
+  /** Install missing peers with apt-get (default true). */
+  install?: boolean;
+  /** Rebuild dist/ when it is older than src/ (default true). */
+  build?: boolean;
+  /** Progress messages (stderr). */
+  log?: (msg: string) => void;
+}
+
+export interface FigureBenchmark {
+  figure: number;
+  name: string;
+  title: string;
+  run(opts: BenchOptions): Promise<FigureResult>;
+}
+
+export const BENCH_USAGE = `options:
+  --lines N       input size in lines (where the figure has one)
+  --runs N        repetitions per tool, median reported (default 3)
+  --no-install    do not apt-get install missing peers
+  --no-build      do not rebuild dist/ when it is older than src/
+  -h, --help      this help`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      lines: { type: 'string' },
+      runs: { type: 'string' },
+      'no-install': { type: 'boolean' },
+      'no-build': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const positiveInt = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: not a positive integer: ${v}`);
+    return n;
+  };
+  return {
+    lines: positiveInt('lines', values.lines),
+    runs: positiveInt('runs', values.runs),
+    install: !values['no-install'],
+    build: !values['no-build'],
+    help: !!values.help,
+    log: (msg) => process.stderr.write(`${msg}\n`),
+  };
+}
+
+export function printFigure(result: FigureResult): void {
+  const out = [
+    `\nFigure ${result.figure}: ${result.title}`,
+    formatMachine(result.machine),
+    ...(result.moatRan ? [] : [`moat: NOT MEASURED: ${result.moatError}`]),
+    ...result.notes.map((n) => `note: ${n}`),
+    '',
+    figureTable([result]),
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
+
+/** Entry point of a figure run on its own: parse flags, run, print, write its JSON. */
+export async function runStandalone(bench: FigureBenchmark): Promise<void> {
+  let opts;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${BENCH_USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(`${bench.name}: figure ${bench.figure}, ${bench.title}\n${BENCH_USAGE}\n`);
+    return;
+  }
+  const result = await bench.run(opts);
+  printFigure(result);
+  process.stdout.write(`results: ${writeResult(result)}\n`);
+}

@@ -1,0 +1,531 @@
+/**
+ * A jail: one straight pipeline source → filter → failures → bans → actions.
+ *
+ * Everything between reading a line and starting the ban runs synchronously in the turn
+ * that read the line, so the failure that reaches maxretry starts its ban at once (fail2ban
+ * hands it to another thread that wakes up later). Only three things are asynchronous and
+ * each keeps log order: DNS names in failures, ignorecommand, and the actions' commands.
+ */
+import { lookup } from 'node:dns/promises';
+import type { ActionDefinition, JailDefinition } from '../config/types.ts';
+import { createJailAction, type JailAction, type BanEpoch, type KeyedSerialQueue } from '../actions/index.ts';
+import type { NftBatcher, NftRunner } from '../actions/index.ts';
+import { BanManager, type BanOutcome, type UnbanReason } from '../bans/ban-manager.ts';
+import type { BanTicket } from '../bans/ticket.ts';
+import { FailManager, type FailTicket } from '../failures/fail-manager.ts';
+import { IgnoreList, type IgnoreVerdict } from '../failures/ignore.ts';
+import { Filter, type FilterMatch } from '../filter/filter.ts';
+import type { Failure } from '../filter/failure.ts';
+import { formatTime, type NamedLogger } from '../log/logger.ts';
+import { canonicalIp, parseIp } from '../net/ip.ts';
+import type { EventHub } from '../server/events.ts';
+import { FileSource, type FileSourceStatus } from '../sources/file-source.ts';
+import { JournalSource, type JournalSourceStatus } from '../sources/journal-source.ts';
+import type { JournalLine } from '../sources/journal-line.ts';
+import type { SourceContext, SourceLine } from '../sources/types.ts';
+import type { Store } from '../store/store.ts';
+
+export interface JailDeps {
+  store: Store | null;
+  /** Loggers named like fail2ban's: filter, actions, jail. */
+  log: { filter: NamedLogger; actions: NamedLogger; jail: NamedLogger };
+  events: EventHub;
+  /** Shared serial queue for action commands (keyed by jail). */
+  queue?: KeyedSerialQueue;
+  /** Native nftables backend (optional). */
+  nft?: { runner: NftRunner; batcher: NftBatcher } | null;
+  allowIpv6?: boolean;
+  dbmaxmatches?: number | null;
+  /** Clock in epoch seconds (tests). */
+  now?: () => number;
+}
+
+export interface JailHealth {
+  ok: boolean;
+  lastError: string | null;
+}
+
+/** Runs `ignorecommand`/DNS work in log order without blocking the synchronous path. */
+type Pending = { failure: Failure; needsDns: boolean };
+
+export class Jail {
+  readonly name: string;
+  def: JailDefinition;
+  readonly filter: Filter;
+  readonly failManager: FailManager;
+  readonly banManager: BanManager;
+  readonly ignore: IgnoreList;
+  readonly actions: JailAction[] = [];
+  readonly epoch: BanEpoch = { value: 0 };
+  source: FileSource | JournalSource | null = null;
+  idle = false;
+  started = false;
+  #deps: JailDeps;
+  #now: () => number;
+  #pending: Pending[] = [];
+  #draining = false;
+  #lastError: string | null = null;
+  #linesSinceCleanup = 0;
+  #lastCheckAt = 0;
+
+  constructor(def: JailDefinition, deps: JailDeps) {
+    this.name = def.name;
+    this.def = def;
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => Date.now() / 1000);
+    const f = def.filter;
+    this.filter = new Filter(
+      {
+        prefregex: f.prefregex,
+        failregex: f.failregex,
+        ignoreregex: f.ignoreregex,
+        maxlines: f.maxlines,
+        datepattern: f.datepattern,
+        logtimezone: def.logtimezone,
+        usedns: def.usedns,
+        where: { file: def.source.file, line: def.source.line, section: def.name },
+      },
+      {
+        checkAllRegex: false,
+        checkFindTime: true,
+        findtime: def.findtime,
+        now: this.#now,
+        onWarning: (m) => deps.log.filter.warning(`[${this.name}] ${m}`),
+      },
+    );
+    this.failManager = new FailManager({ maxRetry: def.maxretry, findTime: def.findtime, maxMatches: def.maxmatches });
+    this.ignore = new IgnoreList({
+      jail: def.name,
+      ignoreSelf: def.ignoreself,
+      ignoreIp: def.ignoreip,
+      ignoreCommand: def.ignorecommand,
+      ignoreCache: def.ignorecache,
+      now: this.#now,
+      log: (level, m) => deps.log.filter[level === 'warning' ? 'warning' : level === 'error' ? 'error' : level === 'info' ? 'info' : 'debug'](`[${this.name}] ${m}`),
+    });
+    this.banManager = new BanManager({
+      jail: def.name,
+      bantime: def.bantime,
+      increment: def.bantimeIncrement.enabled
+        ? {
+            enabled: true,
+            factor: def.bantimeIncrement.factor,
+            formula: def.bantimeIncrement.formula,
+            multipliers: def.bantimeIncrement.multipliers.length ? def.bantimeIncrement.multipliers : null,
+            maxtime: def.bantimeIncrement.maxtime,
+            rndtime: def.bantimeIncrement.rndtime,
+            overalljails: def.bantimeIncrement.overalljails,
+          }
+        : null,
+      store: deps.store,
+      onBan: (tickets) => this.#onBan(tickets),
+      onUnban: (tickets, reason) => this.#onUnban(tickets, reason),
+      // the ban manager writes fail2ban's lines itself ("[jail] Ban ip", "Unban", "already banned")
+      log: (level, m) => deps.log.actions[level](m),
+    });
+    for (const a of def.actions) this.addActionDefinition(a);
+  }
+
+  addActionDefinition(def: ActionDefinition): JailAction {
+    if (this.actions.some((a) => a.name === def.name)) {
+      throw new Error(`Action ${def.name} already exists`);
+    }
+    const action = createJailAction(def, {
+      jail: this.name,
+      defaultBantime: this.def.bantime,
+      epoch: this.epoch,
+      allowIpv6: this.#deps.allowIpv6 ?? true,
+      ...(this.#deps.queue ? { queue: this.#deps.queue } : {}),
+      nft: this.#deps.nft ?? null,
+      logger: (level, m) => {
+        const l = this.#deps.log.actions;
+        if (level === 'critical' || level === 'error') l.error(`[${this.name}] ${m}`);
+        else if (level === 'warning') l.warning(`[${this.name}] ${m}`);
+        else if (level === 'info') l.info(`[${this.name}] ${m}`);
+        else l.debug(`[${this.name}] ${m}`);
+      },
+      jailCounters: () => ({
+        found: this.failManager.size,
+        foundTotal: this.failManager.totalFailed,
+        banned: this.banManager.size,
+        bannedTotal: this.banManager.totalBanned,
+      }),
+      ...(this.#deps.store
+        ? {
+            history: {
+              matches: (ip: string, jail?: string) => this.#deps.store!.banHistory(ip, jail ?? null).matches,
+              failures: (ip: string, jail?: string) => this.#deps.store!.banHistory(ip, jail ?? null).failures,
+            },
+          }
+        : {}),
+    } as Parameters<typeof createJailAction>[1]);
+    this.actions.push(action);
+    return action;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(): Promise<void> {
+    const log = this.#deps.log.jail;
+    this.#deps.store?.addJail(this.name);
+    for (const a of this.actions) {
+      try {
+        await a.start();
+      } catch (e) {
+        this.#error(`Failed to start action '${a.name}': ${(e as Error).message}`);
+      }
+    }
+    // restore active bans as one batch: the actions receive them in one go
+    this.banManager.restore({
+      maxMatches: this.def.maxmatches,
+      skip: (t) => this.ignore.isIgnoredSync({ id: t.id, ip: t.ip, family: t.family })?.ignored === true,
+    });
+    this.#startSource();
+    this.started = true;
+    log.info(`Jail '${this.name}' started`);
+    this.#deps.events.publish({ type: 'jail.start', time: this.#now(), jail: this.name });
+  }
+
+  #startSource(): void {
+    const def = this.def;
+    const store = this.#deps.store;
+    const log = this.#deps.log.filter;
+    const srcLog = {
+      debug: (m: string) => log.debug(`[${this.name}] ${m}`),
+      info: (m: string) => log.info(`[${this.name}] ${m}`),
+      notice: (m: string) => log.notice(`[${this.name}] ${m}`),
+      warning: (m: string) => log.warning(`[${this.name}] ${m}`),
+      error: (m: string) => {
+        this.#lastError = m;
+        log.error(`[${this.name}] ${m}`);
+      },
+    };
+    if (def.backend.toLowerCase().startsWith('systemd')) {
+      const stored = store?.getJournalCursor(this.name) ?? null;
+      this.source = new JournalSource({
+        jail: this.name,
+        journalmatch: def.journalmatch,
+        backendOptions: def.backendOptions,
+        findtime: def.findtime,
+        logencoding: def.logencoding,
+        cursor: stored?.cursor ?? null,
+        setCursor: (cursor, time) => store?.setJournalCursor(this.name, cursor, time),
+        onEntries: (entries, ctx) => this.processJournal(entries, ctx),
+        logger: srcLog,
+      });
+      if (!def.journalmatch.length) {
+        log.notice(
+          `[${this.name}] Jail started without 'journalmatch' set. Jail regexs will be checked against all journal entries, which is not advised for performance reasons.`,
+        );
+      }
+    } else {
+      this.source = new FileSource({
+        jail: this.name,
+        logpaths: def.logpaths.map((p) => ({ glob: p.glob, start: p.start })),
+        backend: def.backend,
+        logencoding: def.logencoding,
+        positions: store
+          ? {
+              get: (path) => {
+                const p = store.getLogPosition(this.name, path);
+                return p ? { hash: p.hash, pos: p.pos } : undefined;
+              },
+              set: (path, hash, pos) => store.setLogPosition(this.name, path, hash, pos),
+            }
+          : undefined,
+        onLines: (lines, ctx) => this.processLines(lines, ctx),
+        logger: srcLog,
+      } as ConstructorParameters<typeof FileSource>[0]);
+    }
+    this.source.start();
+  }
+
+  async stop(): Promise<void> {
+    this.source?.stop();
+    this.source = null;
+    this.banManager.unbanAll('stop');
+    await this.#settleActions();
+    for (const a of this.actions) {
+      try {
+        await a.stop();
+      } catch (e) {
+        this.#error(`Failed to stop action '${a.name}': ${(e as Error).message}`);
+      }
+    }
+    this.banManager.close();
+    this.#deps.store?.flush();
+    this.started = false;
+    this.#deps.log.jail.info(`Jail '${this.name}' stopped`);
+    this.#deps.events.publish({ type: 'jail.stop', time: this.#now(), jail: this.name });
+  }
+
+  #actionWork = new Set<Promise<unknown>>();
+  #track(p: Promise<unknown>): void {
+    this.#actionWork.add(p);
+    p.finally(() => this.#actionWork.delete(p)).catch(() => {});
+  }
+  async #settleActions(): Promise<void> {
+    while (this.#actionWork.size) await Promise.allSettled([...this.#actionWork]);
+  }
+
+  // ---------------------------------------------------------------- lines → failures
+
+  processLines(lines: SourceLine[], ctx: SourceContext): void {
+    if (this.idle) return;
+    this.filter.inOperation = ctx.mode === 'operation';
+    for (const line of lines) this.#processLine(line.text);
+    this.#maybeCleanup(lines.length);
+  }
+
+  processJournal(entries: JournalLine[], ctx: SourceContext): void {
+    if (this.idle) return;
+    this.filter.inOperation = ctx.mode === 'operation';
+    for (const e of entries) this.#processLine(e.text, { time: e.time, dateText: e.dateText + ' ' });
+    this.#maybeCleanup(entries.length);
+  }
+
+  #processLine(text: string, given?: { time: number; dateText: string }): void {
+    let matches: FilterMatch[];
+    try {
+      matches = this.filter.processLine(text, given);
+    } catch (e) {
+      this.#error(`Failed to process line: ${JSON.stringify(text)}, caught exception: ${(e as Error).message}`);
+      return;
+    }
+    if (!matches.length) return;
+    const now = this.#now();
+    for (const m of matches) {
+      if (m.id === null || m.nofail) continue;
+      const failure = Filter.toFailures([m], now)[0]!;
+      // a failure from the future is counted as happening now
+      if (failure.time > now) failure.time = now;
+      this.handleFailure(failure, m.needsDns);
+    }
+  }
+
+  /** Counts one failure: ignore checks, FailManager, and the ban in the same turn when maxretry is reached. */
+  handleFailure(failure: Failure, needsDns = false): void {
+    if (this.#pending.length || needsDns) {
+      this.#pending.push({ failure, needsDns });
+      this.#drain();
+      return;
+    }
+    const verdict = this.ignore.isIgnoredSync(subjectOf(failure));
+    if (verdict === undefined) {
+      this.#pending.push({ failure, needsDns: false });
+      this.#drain();
+      return;
+    }
+    this.#count(failure, verdict);
+  }
+
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    void (async () => {
+      try {
+        while (this.#pending.length) {
+          const head = this.#pending[0]!;
+          const failures = head.needsDns ? await this.#resolve(head.failure) : [head.failure];
+          for (const f of failures) {
+            const verdict = this.ignore.isIgnoredSync(subjectOf(f)) ?? (await this.ignore.isIgnored(subjectOf(f)));
+            this.#count(f, verdict);
+          }
+          this.#pending.shift();
+        }
+      } catch (e) {
+        this.#error(`ignore check failed: ${(e as Error).message}`);
+        this.#pending = [];
+      } finally {
+        this.#draining = false;
+      }
+    })();
+  }
+
+  /** usedns yes/warn: a host name becomes one failure per address. */
+  async #resolve(f: Failure): Promise<Failure[]> {
+    try {
+      const addrs = await lookup(f.id, { all: true });
+      const ips = [...new Set(addrs.map((a) => canonicalIp(a.address)).filter((x): x is string => !!x))];
+      if (this.def.usedns !== 'yes' && ips.length) {
+        this.#deps.log.filter.warning(`[${this.name}] Determined IP using DNS Lookup: ${f.id} = ${JSON.stringify(ips)}`);
+      }
+      return ips.map((ip) => ({ ...f, id: ip, family: parseIp(ip)?.family ?? null }));
+    } catch {
+      this.#deps.log.filter.warning(`[${this.name}] Unable to find a corresponding IP address for ${f.id}`);
+      return [];
+    }
+  }
+
+  #count(failure: Failure, verdict: IgnoreVerdict): void {
+    const log = this.#deps.log.filter;
+    if (verdict.ignored) {
+      if (!verdict.cached) log.info(`[${this.name}] Ignore ${failure.id} by ${verdict.source}`);
+      return;
+    }
+    log.info(`[${this.name}] Found ${failure.id} - ${formatTime(failure.time)}`);
+    const res = this.failManager.addFailure(failure);
+    this.#deps.events.publish({
+      type: 'found',
+      time: failure.time,
+      jail: this.name,
+      ip: failure.id,
+      failures: Math.floor(res.retry),
+      matches: failure.matches,
+    });
+    if (res.banReady) {
+      this.#ban(res.ticket);
+      return;
+    }
+    // known offenders need fewer failures (bantime.increment)
+    if (this.def.bantimeIncrement.enabled) {
+      const extra = this.banManager.failureFound(failure.id, failure.time, this.failManager.maxRetry);
+      if (extra > 0) {
+        const r = this.failManager.addExtraRetries(failure.id, extra);
+        if (r?.banReady) this.#ban(r.ticket);
+      }
+    }
+  }
+
+  #ban(t: FailTicket): BanOutcome {
+    const outcome = this.banManager.ban({
+      id: t.id,
+      ip: t.ip,
+      family: t.family,
+      time: t.lastTime,
+      failures: t.failures,
+      matches: t.matches,
+      data: t.data,
+    });
+    if (outcome.kind === 'already') this.#alreadyBanned(outcome);
+    return outcome;
+  }
+
+  #alreadyBanned(outcome: Extract<BanOutcome, { kind: 'already' }>): void {
+    // a failure long after the ban means the firewall may have lost it: check (at most every 3 s)
+    const now = this.#now();
+    if (outcome.sinceBan > 3 && now - this.#lastCheckAt > 3) {
+      this.#lastCheckAt = now;
+      for (const a of this.actions) {
+        const work = a.consistencyCheck().then(async (ok) => {
+          if (ok && a.banEpoch > 0) await a.reban(outcome.ticket);
+        });
+        this.#track(work.catch((e) => this.#error(`consistency check of '${a.name}' failed: ${(e as Error).message}`)));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- bans → actions
+
+  #onBan(tickets: BanTicket[]): void {
+    for (const t of tickets) {
+      this.#deps.events.publish({
+        type: t.restored ? 'restore' : 'ban',
+        time: t.time,
+        jail: this.name,
+        ip: t.id,
+        bantime: t.bantime,
+        banCount: t.banCount,
+      });
+    }
+    for (const a of this.actions) {
+      for (const t of tickets) {
+        if (t.restored && a.norestored) continue;
+        if (!t.ip && !parseIp(t.id)) {
+          // raw ids (F-ID) reach actions as <fid>; address-only actions may fail on them
+        }
+        this.#track(
+          a.ban(t).catch((e) =>
+            this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`),
+          ),
+        );
+      }
+    }
+  }
+
+  #onUnban(tickets: BanTicket[], reason: UnbanReason): void {
+    const log = this.#deps.log.actions;
+    const useFlush = reason === 'flush' || reason === 'stop';
+    for (const t of tickets) {
+      this.#deps.events.publish({
+        type: 'unban',
+        time: this.#now(),
+        jail: this.name,
+        ip: t.id,
+        reason: reason === 'flush' ? 'manual' : reason,
+      });
+    }
+    for (const a of this.actions) {
+      if (useFlush && a.hasFlush && tickets.length) {
+        log.notice(`[${this.name}] Flush ticket(s) with ${a.name}`);
+        this.#track(a.flush().catch((e) => this.#error(`Failed to flush '${a.name}': ${(e as Error).message}`)));
+        continue;
+      }
+      for (const t of tickets) {
+        this.#track(
+          a.unban(t).catch((e) =>
+            this.#error(`Failed to execute unban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`),
+          ),
+        );
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** `set JAIL banip IP...`: bans now, bypassing counting and ignore lists. */
+  banIps(ips: string[]): number {
+    const ids = ips.map((ip) => canonicalIp(ip) ?? ip);
+    return this.banManager.banManual(ids);
+  }
+
+  unbanIps(ips: string[]): { unbanned: number; absent: string[] } {
+    const r = this.banManager.unban(ips);
+    for (const ip of ips) {
+      // fail2ban deletes the history even when not banned
+      this.#deps.store?.removeBans(this.name, canonicalIp(ip) ?? ip);
+    }
+    return { unbanned: r.unbanned.length, absent: r.absent };
+  }
+
+  attempt(ip: string, lines: string[]): number {
+    const id = canonicalIp(ip) ?? ip;
+    const now = this.#now();
+    this.#deps.log.filter.info(`[${this.name}] Attempt ${id} - ${formatTime(now)}`);
+    const res = this.failManager.attempt(id, lines, now, { ip: null, family: parseIp(id)?.family ?? null });
+    if (res.banReady) this.#ban(res.ticket);
+    return 1;
+  }
+
+  health(): JailHealth {
+    const st = this.source?.status();
+    const lastError = this.#lastError ?? st?.lastError ?? null;
+    return { ok: st ? st.healthy : false, lastError };
+  }
+
+  sourceStatus(): FileSourceStatus | JournalSourceStatus | null {
+    return this.source?.status() ?? null;
+  }
+
+  get logFiles(): string[] {
+    return this.source instanceof FileSource ? this.source.files : [];
+  }
+
+  #maybeCleanup(n: number): void {
+    this.#linesSinceCleanup += n;
+    if (this.#linesSinceCleanup >= 100) {
+      this.#linesSinceCleanup = 0;
+      this.failManager.cleanup(this.#now());
+    }
+  }
+
+  #error(message: string): void {
+    this.#lastError = message;
+    this.#deps.log.jail.error(`[${this.name}] ${message}`);
+    this.#deps.events.publish({ type: 'error', time: this.#now(), code: 'MOAT_ERR_JAIL', message, jail: this.name });
+  }
+}
+
+function subjectOf(f: Failure) {
+  return { id: f.id, ip: f.ip, family: f.family, time: f.time, failures: f.attempts, matches: f.matches, data: f.data };
+}

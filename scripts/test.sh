@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(nftables iptables ipset openssh-server openssh-client sshpass tmux
-          systemd-journal-remote mandoc groff-base man-db iproute2)
+          systemd-journal-remote systemd mandoc groff-base man-db iproute2 python3 coreutils)
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${packages[@]}"; do

@@ -65,6 +65,11 @@ export function buildActionDefinition(file: string, actname: string, reader: Def
   for (const [k, v] of Object.entries(reader.initOptions)) {
     if (!ACTION_OPTIONS.includes(k) && !k.startsWith('known/')) properties[k] = v;
   }
+  // `<known/opt>` in a property (jail.conf passes `chain="<known/chain>"`) means the action's own
+  // default: put it in now, since the known/ values are not kept as properties
+  for (const [k, v] of Object.entries(properties)) {
+    properties[k] = v.replace(/<known\/([^<>\s]+)>/g, (m, opt: string) => reader.initOptions[`known/${opt}`] ?? m);
+  }
   const where: ErrorLocation = { file: reader.unit.files[0] ?? '', option: 'timeout' };
   return {
     name: actname,

@@ -95,7 +95,7 @@ export class ConsoleApp {
       footer: createBox(s, { height: 1, wrap: false }),
       overlay: createBox(s, { border, style: paneStyle, hidden: true, wrap: false }),
     };
-    this.#spark = createSparkline(s, { border, style: paneStyle, label: ' Per minute ', titleFg: opts.noColor ? 'default' : 'cyan' });
+    this.#spark = createSparkline(s, { border, style: paneStyle, label: ' Per minute ', wrap: false, titleFg: opts.noColor ? 'default' : 'cyan' });
     s.program.hideCursor();
     s.on('keypress', (ch: string | undefined, key: KeyInput | undefined) => this.#onKey(ch, key));
     s.on('resize', () => {
@@ -284,7 +284,7 @@ export class ConsoleApp {
     const fails = perMinuteSeries(state.failuresPerMinute, dnow, points);
     const bans = perMinuteSeries(state.bansPerMinute, dnow, points);
     this.#spark.setData(
-      [`Failures/min ${fails[fails.length - 1]} (max ${Math.max(...fails)})`, `Bans/min ${bans[bans.length - 1]} (max ${Math.max(...bans)})`],
+      [`Fails/min ${fails[fails.length - 1]}, max ${Math.max(...fails)}`, `Bans/min ${bans[bans.length - 1]}, max ${Math.max(...bans)}`],
       [fails, bans],
     );
 

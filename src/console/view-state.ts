@@ -224,6 +224,7 @@ function promptKey(ui: UiState, p: Prompt, ctx: KeyContext, key: KeyInput): Effe
     case 'enter':
       return confirmPrompt(ui, p, ctx);
     case 'backspace':
+      ui.message = null;
       if (p.cursor > 0) {
         p.text = p.text.slice(0, p.cursor - 1) + p.text.slice(p.cursor);
         p.cursor--;
@@ -251,6 +252,7 @@ function promptKey(ui: UiState, p: Prompt, ctx: KeyContext, key: KeyInput): Effe
     return null;
   }
   const ch = key.ch;
+  ui.message = null;
   // Printable characters only: no control bytes reach the text (or the daemon).
   if (ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f' && !key.ctrl && !key.meta && p.text.length < 200) {
     p.text = p.text.slice(0, p.cursor) + ch + p.text.slice(p.cursor);

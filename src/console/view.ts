@@ -51,8 +51,9 @@ export function computeLayout(cols: number, rows: number, jailCount: number): La
   // Jails: header + rows + borders, at most ~35% of the body.
   const jailsHeight = Math.max(4, Math.min(jailCount + 3, Math.floor(body * 0.35)));
   const rest = body - jailsHeight;
-  const middle = Math.max(3, Math.ceil(rest / 2));
-  const bottom = Math.max(3, rest - middle);
+  // The bottom row needs 8 lines for the two sparklines; the lists get the rest.
+  const bottom = Math.max(3, Math.min(rest - 5, Math.max(8, Math.floor(rest * 0.45))));
+  const middle = rest - bottom;
   const failWidth = Math.max(28, Math.floor(cols * 0.4));
   const sparkWidth = Math.max(24, Math.floor(cols * 0.3));
   const midTop = 1 + jailsHeight;
@@ -269,28 +270,30 @@ export function renderReport(lines: ReportLine[], back: number, width: number, h
 
 /** Top line: version, uptime, socket, jails, daemon reachable or not. */
 export function renderStatus(state: ConsoleState, conn: ConnectionInfo, width: number, now: number): Row {
-  const parts = ['moat console'];
+  // Most important first: the socket path is the part cut on narrow terminals.
   if (conn.connected) {
-    parts.push(`moatd ${state.version}`);
+    const parts = [`moatd ${state.version}`, conn.mode === 'full' ? 'connected' : 'connected (reduced data)'];
     if (state.startedAt !== null) parts.push(`up ${formatUptime(state.daemonNow(now) - state.startedAt)}`);
-    parts.push(conn.socket, `${state.jails.size} jail${state.jails.size === 1 ? '' : 's'}`);
-    parts.push(conn.mode === 'full' ? 'connected' : 'connected (reduced data)');
+    parts.push(`${state.jails.size} jail${state.jails.size === 1 ? '' : 's'}`, conn.socket);
     return { text: truncate(parts.join(' │ '), width), tone: 'header' };
   }
-  parts.push(conn.socket, 'DAEMON UNREACHABLE');
+  const parts = ['moatd UNREACHABLE'];
   if (conn.retryIn !== null) parts.push(`retrying in ${Math.max(0, Math.ceil(conn.retryIn))}s`);
   if (conn.error) parts.push(sanitize(conn.error));
+  parts.push(conn.socket);
   return { text: truncate(parts.join(' │ '), width), tone: 'error' };
 }
 
-const HINTS = 'q quit  ? help  Tab pane  ↑↓/jk move  Enter detail  b ban  u unban  r reload  / filter  a all';
+const HINTS = 'q quit  ? help  Tab pane  jk/↑↓ move  Enter detail  b ban  u unban  r reload  / filter';
 
 /** Bottom line: the prompt being edited, else the last message (10 s), else key hints. */
 export function renderFooter(ui: UiState, width: number, now: number): { row: Row; cursor: number | null } {
   if (ui.prompt) {
     const p = ui.prompt;
-    const text = p.label + p.text;
-    return { row: { text: truncate(text, width) }, cursor: Math.min(width - 1, p.label.length + p.cursor) };
+    // A refused entry keeps the prompt open: its error shows after the text being corrected.
+    const error = ui.message?.error && now - ui.message.time < 10 ? `   ✗ ${ui.message.text}` : '';
+    const text = p.label + p.text + ' ' + error;
+    return { row: { text: truncate(text, width), tone: error ? 'error' : 'normal' }, cursor: Math.min(width - 1, p.label.length + p.cursor) };
   }
   if (ui.message && now - ui.message.time < 10) {
     return { row: { text: truncate(ui.message.text, width), tone: ui.message.error ? 'error' : 'ok' }, cursor: null };

@@ -86,7 +86,11 @@ export class Daemon implements DaemonApi {
 
     if (this.settings.dbfile) {
       if (this.settings.dbfile !== ':memory:') mkdirSync(dirname(this.settings.dbfile), { recursive: true, mode: 0o750 });
-      this.store = Store.open(this.settings.dbfile, {} as never);
+      this.store = Store.open(this.settings.dbfile, {
+        // positions are written after every read: after a crash (kill -9) no line is read twice
+        flushIntervalSeconds: 0,
+        ...(this.settings.dbmaxmatches !== null ? { dbMaxMatches: this.settings.dbmaxmatches } : {}),
+      });
       this.#log.server.info(`Connected to moat persistent database '${this.settings.dbfile}'`);
       this.#purgeTimer = setInterval(() => this.#purge(), 3600_000);
       this.#purgeTimer.unref();
@@ -135,7 +139,7 @@ export class Daemon implements DaemonApi {
       this.#removePidfile();
       this.#log.server.info('Exiting moat');
       this.logger.close();
-      this.#notifier.stop();
+      await this.#notifier.stop();
       for (const r of this.#onStopped) r();
     })();
     return this.#stopping;
@@ -186,9 +190,29 @@ export class Daemon implements DaemonApi {
     return this.#nft;
   }
 
-  async #startJail(def: JailDefinition): Promise<Jail> {
+  /**
+   * Creates and starts one jail. A jail that cannot be built (e.g. an action whose options the
+   * nft backend rejects) is logged and skipped like a config error: the other jails keep running.
+   */
+  async #startJail(def: JailDefinition): Promise<Jail | null> {
     this.#log.jail.info(`Creating new jail '${def.name}'`);
-    const jail = new Jail(def, {
+    let jail: Jail;
+    try {
+      jail = this.#createJail(def);
+    } catch (e) {
+      // MoatError messages already name file, section and option
+      this.#log.server.error(`Jail '${def.name}': ${(e as Error).message}. Jail skipped.`);
+      const code = e instanceof MoatError ? e.code : 'MOAT_ERR_JAIL';
+      this.events.publish({ type: 'error', time: Date.now() / 1000, code, message: (e as Error).message, jail: def.name });
+      return null;
+    }
+    this.jails.set(def.name, jail);
+    await jail.start();
+    return jail;
+  }
+
+  #createJail(def: JailDefinition): Jail {
+    return new Jail(def, {
       store: this.store,
       log: { filter: this.#log.filter, actions: this.#log.actions, jail: this.#log.jail },
       events: this.events,
@@ -197,9 +221,6 @@ export class Daemon implements DaemonApi {
       allowIpv6: this.settings.allowipv6 !== false,
       dbmaxmatches: this.settings.dbmaxmatches,
     });
-    this.jails.set(def.name, jail);
-    await jail.start();
-    return jail;
   }
 
   async #stopJail(jail: Jail): Promise<void> {

@@ -1,0 +1,79 @@
+/**
+ * moatd with the stock nftables-multiport banaction, served by the native nft backend, for real
+ * inside a network namespace this test creates (never the host's firewall).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { append, createDaemonEnv, sshFail, waitFor } from './harness.ts';
+
+const skip = process.env.MOAT_SKIP_NETNS === '1';
+
+function run(argv: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+}
+
+/** Addresses in an nft set (null when the set or the table does not exist). */
+function setElements(ns: string, set: string): string[] | null {
+  const r = run(['ip', 'netns', 'exec', ns, 'nft', '-j', 'list', 'set', 'inet', 'f2b-table', set]);
+  if (r.code !== 0) return null;
+  const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+  const s = doc.nftables.find((x) => x.set)?.set;
+  // an element with a timeout is {"elem": {"val": ADDR, "timeout": N, "expires": N}}
+  return (s?.elem ?? []).map((e) => {
+    if (typeof e === 'string') return e;
+    const val = (e as { elem?: { val?: unknown } }).elem?.val;
+    return typeof val === 'string' ? val : JSON.stringify(e);
+  });
+}
+
+test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes the table', { skip }, async () => {
+  const ns = `moat-d-${process.pid}`;
+  const add = run(['ip', 'netns', 'add', ns]);
+  assert.equal(add.code, 0, `cannot create a network namespace (set MOAT_SKIP_NETNS=1 to skip): ${add.stderr}`);
+  const e = createDaemonEnv('nft');
+  const inNs = ['ip', 'netns', 'exec', ns];
+  try {
+    run([...inNs, 'ip', 'link', 'set', 'lo', 'up']);
+    const auth = join(e.dir, 'auth.log');
+    writeFileSync(auth, '');
+    e.jailLocal(
+      `[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\nmaxretry = 2\n`,
+    );
+    await e.start(inNs);
+    for (let i = 0; i < 2; i++) append(auth, sshFail('root', '198.51.100.9'));
+    await waitFor('IPv4 in addr-set-sshd', () => setElements(ns, 'addr-set-sshd')?.includes('198.51.100.9'), 15_000, () => e.log());
+    const b = e.moat(['set', 'sshd', 'banip', '2001:db8::5']);
+    assert.equal(b.code, 0, b.stderr);
+    await waitFor('IPv6 in addr6-set-sshd', () => setElements(ns, 'addr6-set-sshd')?.includes('2001:db8::5'), 15_000, () => e.log());
+    // the IPv6 address went to the IPv6 set only
+    assert.ok(!setElements(ns, 'addr-set-sshd')!.includes('2001:db8::5'));
+    assert.ok(!setElements(ns, 'addr6-set-sshd')!.includes('198.51.100.9'));
+    // the chain is hooked and drops/rejects from the sets
+    const rules = run([...inNs, 'nft', 'list', 'table', 'inet', 'f2b-table']);
+    assert.equal(rules.code, 0, rules.stderr);
+    assert.match(rules.stdout, /@addr-set-sshd/);
+    assert.match(rules.stdout, /@addr6-set-sshd/);
+    assert.match(rules.stdout, /hook input/);
+
+    const u = e.moat(['set', 'sshd', 'unbanip', '198.51.100.9', '2001:db8::5']);
+    assert.equal(u.code, 0, u.stderr);
+    await waitFor('sets empty after unban', () => {
+      const v4 = setElements(ns, 'addr-set-sshd');
+      const v6 = setElements(ns, 'addr6-set-sshd');
+      return v4 !== null && v6 !== null && v4.length === 0 && v6.length === 0;
+    }, 15_000, () => e.log());
+
+    await e.kill('SIGTERM');
+    assert.equal(e.proc!.exitCode, 0, e.log());
+    const left = run([...inNs, 'nft', 'list', 'tables']);
+    assert.equal(left.code, 0, left.stderr);
+    assert.doesNotMatch(left.stdout, /f2b-table/);
+  } finally {
+    await e.cleanup();
+    run(['ip', 'netns', 'del', ns]);
+  }
+});

@@ -1,0 +1,46 @@
+/**
+ * Bans and log positions survive `kill -9`: the ban is restored at the next start, and a line
+ * written while moatd was down is read exactly once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { append, createDaemonEnv, readOr, sshFail, totalFailed, waitFor } from './harness.ts';
+
+test('kill -9 and restart: ban restored, positions kept, a line written while down counted once', async () => {
+  const e = createDaemonEnv('restart');
+  const auth = join(e.dir, 'auth.log');
+  const dummy = join(e.dir, 'd.txt');
+  writeFileSync(auth, '');
+  e.jailLocal(
+    `[sshd]\nenabled = true\nbackend = auto\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\nmaxretry = 3\nbantime = 1h\n`,
+  );
+  try {
+    await e.start();
+    append(auth, sshFail('root', '203.0.113.4').repeat(3));
+    append(auth, sshFail('eve', '203.0.113.50'));
+    await waitFor('ban', () => readOr(dummy).includes('+203.0.113.4'), 10_000, () => e.log());
+    await waitFor('4 failures', () => totalFailed(e.moat(['status', 'sshd']).stdout) === 4, 10_000, () => e.log());
+    // the position is written to the store right after reading; give the WAL a moment anyway
+    await new Promise((r) => setTimeout(r, 300));
+    await e.kill('SIGKILL');
+    assert.equal(e.proc!.signalCode, 'SIGKILL');
+
+    append(auth, sshFail('eve', '203.0.113.50'));
+    const logBefore = e.log().length;
+    await e.start();
+    await waitFor('ban restored in the log', () => /Restore Ban 203\.0\.113\.4/.test(e.log().slice(logBefore)), 10_000, () => e.log());
+    await waitFor('dummy file shows the ban again', () => readOr(dummy).split('\n').filter((l) => l === '+203.0.113.4').length === 2, 10_000, () => readOr(dummy));
+    await waitFor('the new line counted', () => totalFailed(e.moat(['status', 'sshd']).stdout) >= 1, 10_000, () => e.log());
+    // give a re-read of old lines the chance to show up
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = e.moat(['status', 'sshd']).stdout;
+    assert.equal(totalFailed(st), 1, `only the line written while down is new:\n${st}\n${e.log().slice(logBefore)}`);
+    assert.match(st, /Currently banned:\t1\n/);
+    assert.match(st, /Banned IP list:\t203\.0\.113\.4\n/);
+    assert.equal(e.moat(['get', 'sshd', 'banip']).stdout.trim(), '203.0.113.4');
+  } finally {
+    await e.cleanup();
+  }
+});

@@ -5,7 +5,7 @@
  *   sshg-parser < LOG                     (SSHGuard's compiled-in grammar)
  * Runs are interleaved (moat, fail2ban, sshguard, moat, ...) so machine drift hits all three alike;
  * the median wall time gives lines/s, GNU time gives CPU time and peak RSS.
- * Targets (issue 7): ≥ 1.5M lines/s, ≥ 40× fail2ban-regex, ≥ 3× sshg-parser, ≤ 150 MB peak RSS.
+ * Targets (issue 7): ≥ 1.5M lines/s, ≥ 40× fail2ban-regex, ≥ 3× sshg-parser, ≤ 150 MiB peak RSS.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { cachedSshdLog } from './lib/sshd-log.ts';
 const TARGET_LINES_PER_S = 1.5e6;
 const TARGET_VS_FAIL2BAN = 40;
 const TARGET_VS_SSHGUARD = 3;
+// The issue's "150 MB" read as top/ps/GNU time mean it: 1024² bytes.
 const TARGET_RSS_MIB = 150;
 const RUN_TIMEOUT_S = 1200;
 
@@ -189,7 +190,7 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   row('lines/s (wall)', 'lines/s', sg, lps, true, `≥ ${TARGET_VS_SSHGUARD}×`, (r) => check(r, TARGET_VS_SSHGUARD, 'min'));
   row('lines/CPU-s', 'lines/s', f2b, cps, true, null, () => 'N/A');
   row('lines/CPU-s', 'lines/s', sg, cps, true, null, () => 'N/A');
-  row('peak RSS', 'MiB', f2b, rss, false, `≤ ${TARGET_RSS_MIB} MB`, (_r, v) => check(v, TARGET_RSS_MIB, 'max'));
+  row('peak RSS', 'MiB', f2b, rss, false, `≤ ${TARGET_RSS_MIB} MiB`, (_r, v) => check(v, TARGET_RSS_MIB, 'max'));
   row('peak RSS', 'MiB', sg, rss, false, null, () => 'N/A');
 
   return {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { REPO_ROOT } from './paths.ts';
+import { packageVersion } from './peers.ts';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -22,13 +23,6 @@ export interface MachineInfo {
 function run(cmd: string, args: string[]): string | null {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: REPO_ROOT });
   return r.status === 0 ? `${r.stdout}${r.stderr}`.trim() : null;
-}
-
-function dpkgVersion(name: string): string | null {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}\t${Version}', name], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const [status, version] = r.stdout.split('\t');
-  return status?.endsWith(' installed') ? (version ?? null) : null;
 }
 
 function osName(): string {
@@ -53,8 +47,8 @@ export function describeMachine(): MachineInfo {
     node: process.version,
     // fail2ban runs under Debian's interpreter (#!/usr/bin/python3), not whatever python3 is on PATH.
     python: run('/usr/bin/python3', ['--version'])?.replace(/^Python /, '') ?? null,
-    fail2ban: dpkgVersion('fail2ban'),
-    sshguard: dpkgVersion('sshguard'),
+    fail2ban: packageVersion('fail2ban'),
+    sshguard: packageVersion('sshguard'),
     moatCommit: head ? `${head}${dirty ? '+dirty' : ''}` : null,
   };
 }

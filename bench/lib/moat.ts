@@ -31,6 +31,12 @@ function newestMtime(dir: string): number {
  */
 export function ensureMoatBuilt(opts: { rebuild?: boolean; allowBuild?: boolean } = {}): MoatBuild {
   const notes: string[] = [];
+  // MOAT_BENCH_BIN measures another build (e.g. a worktree of an older commit) instead of dist/.
+  const override = process.env.MOAT_BENCH_BIN;
+  if (override) {
+    notes.push(`moat CLI from MOAT_BENCH_BIN: ${override}`);
+    return { bin: override, error: existsSync(override) ? null : `MOAT_BENCH_BIN ${override} does not exist`, notes };
+  }
   const stale = !existsSync(MOAT_BIN) || statSync(MOAT_BIN).mtimeMs < newestMtime(join(REPO_ROOT, 'src'));
   if ((stale || opts.rebuild) && opts.allowBuild !== false) {
     notes.push(existsSync(MOAT_BIN) ? 'dist/ older than src/: rebuilt with tsc' : 'dist/ missing: built with tsc');

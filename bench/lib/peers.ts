@@ -32,7 +32,8 @@ const SSHG_PARSER_CANDIDATES = [
   '/usr/sbin/sshg-parser',
 ];
 
-function packageVersion(name: string): string | null {
+/** Installed version of a Debian package, or null. */
+export function packageVersion(name: string): string | null {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}\t${Version}', name], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const [status, version] = r.stdout.split('\t');

@@ -94,7 +94,8 @@ export function figureTable(results: FigureResult[]): string {
         row.peerName ? `${fmt(row.peer, row.unit)} (${row.peerName})` : '-',
         fmtRatio(row.ratio),
         row.target ?? '-',
-        row.verdict,
+        // Rows without a target are context (CPU-normalised rates, the other peer's memory).
+        row.target ? row.verdict : '-',
       ]);
     }
   }

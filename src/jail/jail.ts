@@ -493,6 +493,7 @@ export class Jail {
     const now = this.#now();
     this.#deps.log.filter.info(`[${this.name}] Attempt ${id} - ${formatTime(now)}`);
     const res = this.failManager.attempt(id, lines, now, { ip: null, family: parseIp(id)?.family ?? null });
+    this.#deps.events.publish({ type: 'found', time: now, jail: this.name, ip: id, failures: Math.floor(res.retry), matches: lines });
     if (res.banReady) this.#ban(res.ticket);
     return 1;
   }

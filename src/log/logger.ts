@@ -210,7 +210,8 @@ export class Logger {
 
   format(time: number, level: number, name: string, message: string): string {
     const label = LEVEL_LABEL[level] ?? `#${String(level).padStart(2, '0')}-Lev.`;
-    const prefix = this.journalPrefix ? `<${this.facility * 8 + syslogSeverity(level)}>` : '';
+    // journald's stream protocol and systemd-cat take a bare severity <0>..<7>; syslog wants facility too
+    const prefix = this.journalPrefix ? `<${(this.target.toUpperCase() === 'SYSLOG' ? this.facility * 8 : 0) + syslogSeverity(level)}>` : '';
     const head = this.padding
       ? `${name.padEnd(24)}[${process.pid}]: ${label.padEnd(7)} ${message}`
       : `${name}[${process.pid}]: ${label} ${message}`;

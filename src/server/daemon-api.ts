@@ -169,6 +169,10 @@ export interface DaemonApi {
   getActionProperty(jail: string, action: string, property: string): MaybePromise<unknown>;
   setActionProperty(jail: string, action: string, property: string, value: CommandValue): MaybePromise<void>;
   callActionMethod(jail: string, action: string, method: string, kwargs: Record<string, unknown>): MaybePromise<unknown>;
+
+  // --- console ---
+  /** `console-state [JAIL]`: everything `moat console` shows, in one reply (src/console/PROTOCOL.md). */
+  consoleState?(jail: string | null): MaybePromise<unknown>;
 }
 
 /** A scalar as it arrives in a command. */

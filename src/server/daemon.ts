@@ -30,6 +30,7 @@ import {
 } from './daemon-api.ts';
 import { EventHub } from './events.ts';
 import { Transmitter } from './transmitter.ts';
+import { consoleState } from './console-state.ts';
 
 export interface DaemonOptions {
   configDir: string;
@@ -631,6 +632,13 @@ export class Daemon implements DaemonApi {
   }
   callActionMethod(_jail: string, _action: string, _method: string, _kwargs: Record<string, unknown>): unknown {
     throw new InvalidCommandError('calling action methods is not supported');
+  }
+
+  // ---------------------------------------------------------------- console
+
+  consoleState(jail: string | null): unknown {
+    const jails = jail === null ? [...this.jails.values()] : [this.#jail(jail)];
+    return consoleState(jails, this.startedAt, Date.now() / 1000);
   }
 }
 

@@ -50,7 +50,7 @@ const INT_JAIL_OPTIONS = new Set<JailScalarOption>(['maxretry', 'maxmatches', 'm
 const GETTABLE_JAIL_OPTIONS = new Set<string>([...STRING_JAIL_OPTIONS, ...INT_JAIL_OPTIONS, 'idle']);
 
 /** Commands allowed on the read-only socket (they change nothing). */
-const READ_ONLY_COMMANDS = new Set(['ping', 'version', 'echo', 'status', 'banned', 'get', 'server-status']);
+const READ_ONLY_COMMANDS = new Set(['ping', 'version', 'echo', 'status', 'banned', 'get', 'server-status', 'console-state']);
 
 export function isReadOnlyCommand(cmd: Command): boolean {
   return typeof cmd[0] === 'string' && READ_ONLY_COMMANDS.has(cmd[0]);
@@ -200,6 +200,11 @@ export class Transmitter {
         return cmd.slice(1);
       case 'server-status':
         return 'Server ready';
+      case 'console-state': {
+        if (!this.#api.consoleState) throw new InvalidCommandError();
+        const jail = cmd.length > 1 ? textArg(cmd, 1, 'jail name') : null;
+        return await this.#api.consoleState(jail);
+      }
       case 'add': {
         const jail = textArg(cmd, 1, 'jail name');
         if (jail === '--all') throw new InvalidArgumentError(`Reserved name '${jail}'`);

@@ -209,7 +209,8 @@ export class Store {
   private prepareStatements() {
     const db = this.#db;
     return {
-      addJail: db.prepare('INSERT OR REPLACE INTO jails(name, enabled) VALUES(?, 1)'),
+      // an upsert, not INSERT OR REPLACE: a replace deletes the row and cascades to its log positions
+      addJail: db.prepare('INSERT INTO jails(name, enabled) VALUES(?, 1) ON CONFLICT(name) DO UPDATE SET enabled = 1'),
       ensureJail: db.prepare('INSERT OR IGNORE INTO jails(name, enabled) VALUES(?, 1)'),
       disableJail: db.prepare('UPDATE jails SET enabled = 0 WHERE name = ?'),
       insertBan: db.prepare('INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)'),

@@ -81,7 +81,7 @@ export class ConsoleFakeDaemon extends FakeDaemon {
     return n;
   }
 
-  consoleState(only?: string): unknown {
+  consoleStateReply(only?: string): unknown {
     const names = only !== undefined ? [this.jail(only) && only] : [...this.jails.keys()];
     return {
       version: this.version(),
@@ -118,7 +118,7 @@ export class ConsoleFakeDaemon extends FakeDaemon {
   handler(): (cmd: Command) => unknown {
     const transmitter = new Transmitter(this);
     return (cmd) => {
-      if (cmd[0] === 'console-state') return this.consoleState(typeof cmd[1] === 'string' ? cmd[1] : undefined);
+      if (cmd[0] === 'console-state') return this.consoleStateReply(typeof cmd[1] === 'string' ? cmd[1] : undefined);
       return transmitter.proceed(cmd);
     };
   }

@@ -101,7 +101,7 @@ export function measureProcess(spec: RunSpec): Promise<RunMeasurement> {
         // GNU time writes "Command exited with non-zero status N" before the format line.
         const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
         const [u, s, m] = last.split(' ').map(Number);
-        if (u !== undefined && s !== undefined && Number.isFinite(u) && Number.isFinite(s)) cpuSeconds = u + s;
+        if (u !== undefined && s !== undefined && Number.isFinite(u) && Number.isFinite(s)) cpuSeconds = Math.round((u + s) * 100) / 100;
         if (m !== undefined && Number.isFinite(m)) peakRssKiB = m;
         rmSync(timeFile, { force: true });
       }

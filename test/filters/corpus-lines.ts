@@ -10,7 +10,8 @@ import { readFilter } from '../../src/config/index.ts';
 import { Filter } from '../../src/filter/filter.ts';
 import { TEST_NOW, testableFilters } from '../conformance/harness.ts';
 
-export const MOAT_CONFIG = fileURLToPath(new URL('../../config/', import.meta.url));
+/** The config tree under test; MOAT_FILTERS_CONFIG_DIR lets the same checks run on another tree (e.g. stock fail2ban, to see them fail). */
+export const MOAT_CONFIG = process.env.MOAT_FILTERS_CONFIG_DIR ?? fileURLToPath(new URL('../../config/', import.meta.url));
 export const GOLDEN_DIR = fileURLToPath(new URL('../fixtures/filters/', import.meta.url));
 
 export type Options = Record<string, string>;
@@ -33,8 +34,8 @@ export function filterRef(name: string, opts: Options): string {
   return args.length ? `${name}[${args.join(', ')}]` : name;
 }
 
-export function buildFilter(name: string, opts: Options, usedns = 'raw'): Filter {
-  const def = readFilter(filterRef(name, opts), { configDir: MOAT_CONFIG, logtype: opts['logtype'] });
+export function buildFilter(name: string, opts: Options, usedns = 'raw', configDir = MOAT_CONFIG): Filter {
+  const def = readFilter(filterRef(name, opts), { configDir, logtype: opts['logtype'] });
   return new Filter(
     {
       prefregex: def.prefregex,

@@ -1,42 +1,16 @@
 /**
- * The shape of an action as the config reader hands it over (ARCHITECTURE.md,
- * "config → everyone"). Declared here structurally so src/actions does not
- * depend on the reader's internals; src/config's ActionDefinition is
- * assignable to it.
+ * The action shape the runtime consumes: the config reader's ActionDefinition (one source of
+ * truth for the operations list and fields), with `files` optional so code-built definitions
+ * (the dummy action, tests) need not invent a file list.
  */
+import { ACTION_COMMANDS, type ActionCommandName, type ActionDefinition as ConfigActionDefinition } from '../config/types.ts';
 
-export const OPERATIONS = [
-  'actionstart',
-  'actionstop',
-  'actioncheck',
-  'actionban',
-  'actionunban',
-  'actionflush',
-  'actionreload',
-  'actionrepair',
-  'actionreban',
-  'actionprolong',
-] as const;
+export const OPERATIONS = ACTION_COMMANDS;
+export type Operation = ActionCommandName;
 
-export type Operation = (typeof OPERATIONS)[number];
+export type ActionDefinition = Omit<ConfigActionDefinition, 'files'> & { files?: string[] };
 
-export interface ActionDefinition {
-  /** actname (unique within the jail). */
-  name: string;
-  /** The action.d file it came from (for error messages). */
-  file: string;
-  commands: Record<Operation, string>;
-  /** null = automatic (true when the action has `?family=` properties). */
-  actionstartOnDemand: boolean | null;
-  actionrepairOnUnban: boolean;
-  norestored: boolean;
-  /** Seconds per command. */
-  timeout: number;
-  /** Raw [Init] + jail-argument values, conditional keys included (`blocktype?family=inet6`). */
-  properties: Record<string, string>;
-}
-
-/** An ActionDefinition with every command empty, for building definitions in code. */
+/** Every command empty, for building definitions in code. */
 export function emptyCommands(): Record<Operation, string> {
   return Object.fromEntries(OPERATIONS.map((o) => [o, ''])) as Record<Operation, string>;
 }

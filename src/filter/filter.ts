@@ -4,7 +4,7 @@
  * synchronous so a failure reaches the failure manager in the same turn that read its line.
  */
 import { RegexError, type ErrorLocation } from '../errors.ts';
-import { canonicalIp, parseIp, type Family } from '../net/ip.ts';
+import { parseIp, type Family } from '../net/ip.ts';
 import { DateDetector } from './date/index.ts';
 import type { Failure, LineTriple } from './failure.ts';
 import { MlfidCache } from './mlfid-cache.ts';
@@ -304,19 +304,16 @@ export class Filter {
       }
       // fail2ban honours F-NOFAIL only with F-MLFID in its daemon (quirk #11); moat always does
       const nofail = !!fail['nofail'];
-      let fid = fail['fid'] as string | null | undefined;
+      const fid = fail['fid'] as string | null | undefined;
       let host = fail['ip4'] as string | null | undefined;
-      let family: Family | null = null;
       if (host !== null && host !== undefined) {
         cidr = (fail['cidr'] as string | null | undefined) ?? null;
         raw = true;
-        family = 'inet4';
       } else {
         host = fail['ip6'] as string | null | undefined;
         if (host !== null && host !== undefined) {
           cidr = (fail['cidr'] as string | null | undefined) ?? null;
           raw = true;
-          family = 'inet6';
         } else {
           host = fail['dns'] as string | null | undefined;
           if (host === null || host === undefined) {
@@ -331,19 +328,20 @@ export class Filter {
         fail['mlfpending'] = 1;
         out.push({ regexIndex: index, id: null, needsDns: false, family: null, ip: null, time, data: fail, nofail });
       } else if (raw) {
-        const addr = addressText(host, cidr);
+        // each captured text is parsed once: canonical form and family come together
+        const addr = parseAddress(cidr !== null && cidr !== undefined && cidr !== '' ? `${host}/${cidr}` : host);
         if (fid === null || fid === undefined || fid === host) {
-          const id = addr ?? host;
-          out.push({ regexIndex: index, id, needsDns: false, family: addr ? familyOf(addr, family) : null, ip: null, time, data: fail, nofail });
+          const id = addr?.text ?? host;
+          out.push({ regexIndex: index, id, needsDns: false, family: addr?.family ?? null, ip: null, time, data: fail, nofail });
         } else {
-          const ip = addr ?? host;
+          const ip = addr?.text ?? host;
           fail['ip'] = ip;
-          const fidAddr = canonicalIp(fid);
+          const fidAddr = parseAddress(fid);
           out.push({
             regexIndex: index,
-            id: fidAddr ?? fid,
+            id: fidAddr?.text ?? fid,
             needsDns: false,
-            family: fidAddr ? familyOf(fidAddr, null) : addr ? familyOf(addr, family) : null,
+            family: fidAddr?.family ?? addr?.family ?? null,
             ip,
             time,
             data: fail,
@@ -352,9 +350,9 @@ export class Filter {
         }
       } else {
         // a DNS name: an IP literal is used as is, otherwise it needs resolving (usedns yes/warn)
-        const addr = canonicalIp(host);
+        const addr = parseAddress(host);
         if (addr) {
-          out.push({ regexIndex: index, id: addr, needsDns: false, family: familyOf(addr, null), ip: null, time, data: fail, nofail });
+          out.push({ regexIndex: index, id: addr.text, needsDns: false, family: addr.family, ip: null, time, data: fail, nofail });
         } else if (this.usedns !== 'no') {
           out.push({ regexIndex: index, id: host, needsDns: true, family: null, ip: null, time, data: fail, nofail });
         }
@@ -510,13 +508,12 @@ function skippedLines(cr: CompiledRegex, match: PyMatch): string[] {
   return parts;
 }
 
-function addressText(host: string, cidr: string | null): string | null {
-  if (cidr !== null && cidr !== undefined && cidr !== '') return canonicalIp(`${host}/${cidr}`);
-  return canonicalIp(host);
-}
-
-function familyOf(addr: string, fallback: Family | null): Family | null {
-  return parseIp(addr)?.family ?? fallback;
+/** Canonical text (with /prefix for networks) and family of an address, or null when it is not one. */
+function parseAddress(text: string): { text: string; family: Family } | null {
+  const ip = parseIp(text);
+  if (!ip) return null;
+  const full = ip.family === 'inet4' ? 32 : 128;
+  return { text: ip.prefix === full ? ip.address : `${ip.address}/${ip.prefix}`, family: ip.family };
 }
 
 function normaliseUseDns(v: string | null | undefined): UseDns {

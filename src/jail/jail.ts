@@ -431,9 +431,6 @@ export class Jail {
     for (const a of this.actions) {
       for (const t of tickets) {
         if (t.restored && a.norestored) continue;
-        if (!t.ip && !parseIp(t.id)) {
-          // raw ids (F-ID) reach actions as <fid>; address-only actions may fail on them
-        }
         this.#track(
           a.ban(t).catch((e) =>
             this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`),

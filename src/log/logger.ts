@@ -36,6 +36,11 @@ const LEVEL_LABEL: Record<number, string> = {
   5: 'HEAVY',
 };
 
+/** The label a log line shows for `level` (fail2ban prints TRACE/HEAVY for 7 and 5, `#NN-Lev.` otherwise). */
+export function levelLabel(level: number): string {
+  return LEVEL_LABEL[level] ?? `#${String(level).padStart(2, '0')}-Lev.`;
+}
+
 /** syslog severities for each level. */
 function syslogSeverity(level: number): number {
   if (level >= 50) return 2;
@@ -209,7 +214,7 @@ export class Logger {
   }
 
   format(time: number, level: number, name: string, message: string): string {
-    const label = LEVEL_LABEL[level] ?? `#${String(level).padStart(2, '0')}-Lev.`;
+    const label = levelLabel(level);
     // journald's stream protocol and systemd-cat take a bare severity <0>..<7>; syslog wants facility too
     const prefix = this.journalPrefix ? `<${(this.target.toUpperCase() === 'SYSLOG' ? this.facility * 8 : 0) + syslogSeverity(level)}>` : '';
     const head = this.padding

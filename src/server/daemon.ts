@@ -10,7 +10,7 @@ import { loadConfig, MOAT_DAEMON_SETTINGS, parseTimeValue, type DaemonSettings, 
 import { KeyedSerialQueue, NftBatcher, NftRunner } from '../actions/index.ts';
 import { InvalidArgumentError, MoatError, UnknownJailError } from '../errors.ts';
 import { Jail } from '../jail/jail.ts';
-import { Logger, parseLevel, type NamedLogger } from '../log/logger.ts';
+import { Logger, levelLabel, parseLevel, type NamedLogger } from '../log/logger.ts';
 import { canonicalIp } from '../net/ip.ts';
 import { Store } from '../store/store.ts';
 import { createNotifier, type Notifier } from '../systemd/notify.ts';
@@ -78,7 +78,7 @@ export class Daemon implements DaemonApi {
     const child = (n: string) => this.logger.child(`moat.${n}`);
     this.#log = { server: child('server'), filter: child('filter'), actions: child('actions'), jail: child('jail'), transmitter: child('transmitter') };
     this.logger.subscribe((r) =>
-      this.events.publish({ type: 'log', time: r.time, level: levelName(r.level), logger: r.name, message: r.message }),
+      this.events.publish({ type: 'log', time: r.time, level: levelLabel(r.level), logger: r.name, message: r.message }),
     );
     this.#log.server.info('-'.repeat(50));
     this.#log.server.info(`Starting moat v${MOAT_VERSION}`);
@@ -642,7 +642,3 @@ export class Daemon implements DaemonApi {
   }
 }
 
-function levelName(level: number): string {
-  const names: Record<number, string> = { 50: 'CRITICAL', 40: 'ERROR', 30: 'WARNING', 25: 'NOTICE', 20: 'INFO', 18: 'MSG', 10: 'DEBUG' };
-  return names[level] ?? String(level);
-}

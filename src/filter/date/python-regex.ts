@@ -3,20 +3,11 @@
  * user-given date patterns. Compile errors become a DateError naming the datepattern.
  */
 import { DateError, MoatError, type ErrorLocation } from '../../errors.ts';
-import { compilePythonRegex } from '../pyregex/index.ts';
+import { compilePythonRegex, type PyMatch, type PyRegex } from '../pyregex/index.ts';
 
-export interface DatePyMatch {
-  index: number;
-  end: number;
-  text: string;
-  groups: Record<string, string | undefined>;
-  group(n: number | string): string | undefined;
-  span(n: number | string): [number, number] | undefined;
-}
-
-export interface DatePyRegex {
-  exec(subject: string, from?: number): DatePyMatch | null;
-}
+/** The translator's own types: the date code uses them as they are. */
+export type DatePyMatch = PyMatch;
+export type DatePyRegex = PyRegex;
 
 export function compileDatePythonRegex(source: string, where: ErrorLocation): DatePyRegex {
   try {

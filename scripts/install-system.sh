@@ -7,8 +7,12 @@
 # version is written next to it as FILE.dist; *.local files are never overwritten. What was
 # installed is recorded in $PREFIX/share/moat/install-manifest for uninstall-system.sh.
 #
+# paths-distro.conf is written for this system: the paths-<distro>.conf that /etc/os-release
+# names (ID, then ID_LIKE; see the comment in config/paths-distro.conf).
+#
 # Environment: DESTDIR (stage into another root, e.g. for packaging or tests), PREFIX (/usr),
-# SYSCONFDIR (/etc), LOCALSTATEDIR (/var), UNITDIR ($PREFIX/lib/systemd/system).
+# SYSCONFDIR (/etc), LOCALSTATEDIR (/var), UNITDIR ($PREFIX/lib/systemd/system),
+# OS_RELEASE (the os-release file to read; default $DESTDIR/etc/os-release, else /etc/os-release).
 set -eu
 
 PKG=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,25 +51,49 @@ put() { # put KIND SRC DEST MODE
 }
 
 # --- configuration ------------------------------------------------------------------------
+# distro_of OS_RELEASE: debian | fedora | arch | opensuse, from ID then each word of ID_LIKE
+distro_of() {
+  ids=$( (. "$1" 2>/dev/null && echo "${ID:-} ${ID_LIKE:-}") || true)
+  for id in $ids; do
+    case "$id" in
+      debian | ubuntu | linuxmint | raspbian | pop) echo debian; return ;;
+      fedora | rhel | centos | rocky | almalinux | amzn | ol) echo fedora; return ;;
+      arch | manjaro | endeavouros) echo arch; return ;;
+      opensuse* | suse | sles) echo opensuse; return ;;
+    esac
+  done
+  echo debian
+}
+os_release=${OS_RELEASE:-}
+if [ -z "$os_release" ]; then
+  if [ -f "$DESTDIR/etc/os-release" ]; then os_release=$DESTDIR/etc/os-release; else os_release=/etc/os-release; fi
+fi
+distro=$(distro_of "$os_release")
+configsrc=$(mktemp -d)
+trap 'rm -f "$new_manifest"; rm -rf "$configsrc"' EXIT
+cp -R "$PKG/config/." "$configsrc/"
+sed "s|^before = paths-[a-z]*\.conf\$|before = paths-$distro.conf|" "$PKG/config/paths-distro.conf" >"$configsrc/paths-distro.conf"
+echo "paths: paths-$distro.conf (from $os_release)"
+
 kept=''
 install -d -m 0755 "$DESTDIR$CONFDIR"
-for src in $(cd "$PKG/config" && find . -type f | sed 's|^\./||' | sort); do
+for src in $(cd "$configsrc" && find . -type f | sed 's|^\./||' | sort); do
   dest=$CONFDIR/$src
   if [ ! -e "$DESTDIR$dest" ]; then
-    put config "$PKG/config/$src" "$dest" 0644
-  elif cmp -s "$PKG/config/$src" "$DESTDIR$dest"; then
+    put config "$configsrc/$src" "$dest" 0644
+  elif cmp -s "$configsrc/$src" "$DESTDIR$dest"; then
     record config "$dest"
   else
     case "$src" in
       *.local) continue ;;  # the user's own file, whatever it holds
     esac
     if [ "$(sha "$DESTDIR$dest")" = "$(previous_sha "$dest")" ]; then
-      put config "$PKG/config/$src" "$dest" 0644  # unchanged since we wrote it: update
+      put config "$configsrc/$src" "$dest" 0644  # unchanged since we wrote it: update
     else
       # changed by the user: keep it, ship the new version beside it
-      install -m 0644 "$PKG/config/$src" "$DESTDIR$dest.dist"
+      install -m 0644 "$configsrc/$src" "$DESTDIR$dest.dist"
       record config "$dest.dist"
-      printf '%s\tuser\t%s\n' "$(sha "$PKG/config/$src")" "$dest" >>"$new_manifest"
+      printf '%s\tuser\t%s\n' "$(sha "$configsrc/$src")" "$dest" >>"$new_manifest"
       kept="$kept $dest"
     fi
   fi

@@ -1,13 +1,12 @@
 /**
- * End to end: `moat -s SOCK console` in a real tmux pane (send-keys / capture-pane) against a daemon
- * on a temporary socket. The daemon is the fixture server (ControlServer + Transmitter +
- * ConsoleFakeDaemon, test/console/fixtures/console-moatd.ts) until moatd serves `console-state`;
- * MOAT_CONSOLE_E2E_DAEMON=moatd runs src/bin/moatd.ts on a temporary config instead.
- * Skipped when tmux is not installed.
+ * End to end: `moat -s SOCK console` in a real tmux pane (send-keys / capture-pane) against a real
+ * moatd (src/bin/moatd.ts) on a temporary config, log file and SQLite store. Failures are lines
+ * appended to the jail's log, so the whole pipeline (source → filter → failures → bans → watch
+ * events) feeds the screen. Skipped when tmux is not installed (scripts/test-deps.sh installs it).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,7 +14,6 @@ import { ControlClient } from '../../src/client/connection.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const daemonKind = process.env.MOAT_CONSOLE_E2E_DAEMON === 'moatd' ? 'moatd' : 'fixture';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -56,8 +54,8 @@ function writeMoatdConfig(dir: string, log: string): string {
   const conf = join(dir, 'conf');
   mkdirSync(join(conf, 'filter.d'), { recursive: true });
   mkdirSync(join(conf, 'action.d'), { recursive: true });
-  writeFileSync(join(conf, 'moat.conf'), `[Definition]\nloglevel = INFO\nlogtarget = ${join(dir, 'moatd.log')}\ndbfile = :memory:\n`);
-  writeFileSync(join(conf, 'filter.d', 'e2e.conf'), '[Definition]\nfailregex = ^auth failure from <HOST>$\n');
+  writeFileSync(join(conf, 'moat.conf'), `[Definition]\nloglevel = INFO\nlogtarget = ${join(dir, 'moatd.log')}\ndbfile = ${join(dir, 'moat.sqlite3')}\n`);
+  writeFileSync(join(conf, 'filter.d', 'e2e.conf'), '[Definition]\nfailregex = ^auth failure from <HOST>$\ndatepattern = {NONE}\n');
   writeFileSync(join(conf, 'action.d', 'noop.conf'), '[Definition]\nactionban = true\nactionunban = true\n');
   writeFileSync(
     join(conf, 'jail.conf'),
@@ -69,10 +67,7 @@ function writeMoatdConfig(dir: string, log: string): string {
 function startDaemon(dir: string, socket: string): ChildProcess {
   const log = join(dir, 'auth.log');
   if (!existsSync(log)) writeFileSync(log, '');
-  const args =
-    daemonKind === 'moatd'
-      ? ['--import', 'tsx', 'src/bin/moatd.ts', '-f', '-x', '-c', writeMoatdConfig(dir, log), '-s', socket, '-p', join(dir, 'moatd.pid')]
-      : ['--import', 'tsx', 'test/console/fixtures/console-moatd.ts', socket, '600'];
+  const args = ['--import', 'tsx', 'src/bin/moatd.ts', '-f', '-x', '-c', writeMoatdConfig(dir, log), '-s', socket, '-p', join(dir, 'moatd.pid')];
   return spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
@@ -99,7 +94,7 @@ async function stopDaemon(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
-test(`moat console in tmux against ${daemonKind}: counters, countdown, ban/unban keys, reconnect, clean exit`, { skip: !hasTmux && 'tmux not installed', timeout: 120_000 }, async () => {
+test('moat console in tmux against a real moatd: counters, countdown, ban/unban keys, reconnect, clean exit', { skip: !hasTmux && 'tmux not installed', timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'moat-console-e2e-'));
   const socket = join(dir, 'moat.sock');
   const exitFile = join(dir, 'exit');
@@ -114,21 +109,22 @@ test(`moat console in tmux against ${daemonKind}: counters, countdown, ban/unban
     await tmux.waitFor('the console to connect', /moatd \S+ │ connected/);
     await tmux.waitFor('the sshd jail', /sshd\s+\S+\s+\S+\s+0\/0\s+0\/0\s+3\s+10m\s+10m/);
 
-    // Failure counter N/M.
+    // Failure counter N/M, from lines appended to the watched log.
+    const fail = (ip: string) => appendFileSync(join(dir, 'auth.log'), `auth failure from ${ip}\n`);
     const admin = await ControlClient.connect(socket);
-    await admin.request(['set', 'sshd', 'attempt', '192.0.2.50']);
-    await admin.request(['set', 'sshd', 'attempt', '192.0.2.50']);
-    await tmux.waitFor('the failure counter', /192\.0\.2\.50\s+2\/3/);
-    await tmux.waitFor('the Found line in the report', /\[sshd\] Found 192\.0\.2\.50 - 2\/3/);
+    fail('203.0.113.50');
+    fail('203.0.113.50');
+    await tmux.waitFor('the failure counter', /203\.0\.113\.50\s+2\/3/);
+    await tmux.waitFor('the Found line in the report', /\[sshd\] Found 203\.0\.113\.50 - 2\/3/);
 
     // Third failure: banned, with a countdown that moves.
-    await admin.request(['set', 'sshd', 'attempt', '192.0.2.50']);
-    const first = await tmux.waitFor('the ban', /192\.0\.2\.50\s+(\d\d:\d\d)\s+1/);
-    const t1 = /192\.0\.2\.50\s+(\d\d:\d\d)/.exec(first)![1];
+    fail('203.0.113.50');
+    const first = await tmux.waitFor('the ban', /203\.0\.113\.50\s+(\d\d:\d\d)\s+1/);
+    const t1 = /203\.0\.113\.50\s+(\d\d:\d\d)/.exec(first)![1];
     await sleep(2200);
-    const t2 = /192\.0\.2\.50\s+(\d\d:\d\d)/.exec(tmux.screen())![1];
+    const t2 = /203\.0\.113\.50\s+(\d\d:\d\d)/.exec(tmux.screen())![1];
     assert.notEqual(t2, t1, 'the countdown moves');
-    assert.match(tmux.screen(), /\[sshd\] Ban 192\.0\.2\.50/);
+    assert.match(tmux.screen(), /\[sshd\] Ban 203\.0\.113\.50/);
 
     // Ban from the keyboard: an invalid address is refused before sending, a valid one is banned.
     tmux.keys('b');
@@ -143,14 +139,14 @@ test(`moat console in tmux against ${daemonKind}: counters, countdown, ban/unban
     assert.equal(await admin.request(['get', 'sshd', 'banned', '198.51.100.7']), 1);
     await tmux.waitFor('the new ban in the list', /198\.51\.100\.7\s+\d\d:\d\d/);
 
-    // Unban from the keyboard, pre-filled with the selected ban (soonest unban first: 192.0.2.50).
+    // Unban from the keyboard, pre-filled with the selected ban (soonest unban first: 203.0.113.50).
     tmux.keys('Tab', 'Tab');
     await tmux.waitFor('focus on bans', /▶ Bans: sshd/);
     tmux.keys('u');
-    await tmux.waitFor('the pre-filled unban prompt', /Unban IP in sshd: 192\.0\.2\.50/);
+    await tmux.waitFor('the pre-filled unban prompt', /Unban IP in sshd: 203\.0\.113\.50/);
     tmux.keys('Enter');
-    await tmux.waitFor('the unban result', /unbanned 192\.0\.2\.50 in sshd/);
-    assert.equal(await admin.request(['get', 'sshd', 'banned', '192.0.2.50']), 0);
+    await tmux.waitFor('the unban result', /unbanned 203\.0\.113\.50 in sshd/);
+    assert.equal(await admin.request(['get', 'sshd', 'banned', '203.0.113.50']), 0);
     admin.close();
 
     // Daemon restart: the console says it is unreachable, keeps trying, and reconnects by itself.
@@ -160,6 +156,8 @@ test(`moat console in tmux against ${daemonKind}: counters, countdown, ban/unban
     await waitSocket(socket);
     await tmux.waitFor('the reconnection', /moatd \S+ │ connected/, 15_000);
     await tmux.waitFor('the reconnect line', /reconnected to moatd/);
+    // The keyboard ban was committed to the store, restored by the new moatd and listed again.
+    await tmux.waitFor('the restored ban after the restart', /198\.51\.100\.7\s+\d\d:\d\d/);
 
     // Clean exit: q leaves the alternate screen and exits 0.
     tmux.keys('q');

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { append, createDaemonEnv, sshFail, waitFor } from './harness.ts';
+import { nftSetElements } from '../helpers/nft.ts';
 
 const skip = process.env.MOAT_SKIP_NETNS === '1';
 
@@ -16,19 +17,8 @@ function run(argv: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
 }
 
-/** Addresses in an nft set (null when the set or the table does not exist). */
-function setElements(ns: string, set: string): string[] | null {
-  const r = run(['ip', 'netns', 'exec', ns, 'nft', '-j', 'list', 'set', 'inet', 'f2b-table', set]);
-  if (r.code !== 0) return null;
-  const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const s = doc.nftables.find((x) => x.set)?.set;
-  // an element with a timeout is {"elem": {"val": ADDR, "timeout": N, "expires": N}}
-  return (s?.elem ?? []).map((e) => {
-    if (typeof e === 'string') return e;
-    const val = (e as { elem?: { val?: unknown } }).elem?.val;
-    return typeof val === 'string' ? val : JSON.stringify(e);
-  });
-}
+/** Addresses in an nft set of the namespace (null when the set or the table does not exist). */
+const setElements = (ns: string, set: string) => nftSetElements(['ip', 'netns', 'exec', ns], set);
 
 test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes the table', { skip }, async () => {
   const ns = `moat-d-${process.pid}`;

@@ -144,3 +144,39 @@ test('the updated shipped file replaces an unchanged older copy', (t) => {
   assert.equal(readFileSync(conf, 'utf8'), readFileSync(join(root, 'config/moat.conf'), 'utf8'));
   assert.ok(!existsSync(conf + '.dist'));
 });
+
+test('paths-distro.conf names the paths file of the distribution in os-release', async (t) => {
+  const { loadConfig } = await import('../../src/config/index.ts');
+  const cases: [string, string, string][] = [
+    ['ID=fedora\nID_LIKE=""\n', 'fedora', '/var/log/secure'],
+    ['ID="rocky"\nID_LIKE="rhel centos fedora"\n', 'fedora', '/var/log/secure'],
+    ['ID=linuxmint\nID_LIKE="ubuntu debian"\n', 'debian', '/var/log/auth.log'],
+    ['ID=opensuse-leap\nID_LIKE="suse opensuse"\n', 'opensuse', ''],
+    ['ID=endeavouros\nID_LIKE=arch\n', 'arch', ''],
+    ['ID=someos\n', 'debian', '/var/log/auth.log'],
+  ];
+  for (const [osRelease, distro, sshdLog] of cases) {
+    const dest = mkdtempSync(join(tmpdir(), 'moat-install-'));
+    t.after(() => rmSync(dest, { recursive: true, force: true }));
+    const osFile = join(dest, 'os-release');
+    writeFileSync(osFile, osRelease);
+    const r = spawnSync('sh', [join(root, 'scripts/install-system.sh')], {
+      encoding: 'utf8',
+      env: { ...process.env, DESTDIR: dest, OS_RELEASE: osFile },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`paths: paths-${distro}\\.conf`));
+    const conf = join(dest, 'etc/moat');
+    const text = readFileSync(join(conf, 'paths-distro.conf'), 'utf8');
+    assert.match(text, new RegExp(`^before = paths-${distro}\\.conf$`, 'm'), osRelease);
+    assert.equal(text.match(/^before = /gm)?.length, 1);
+    if (sshdLog) {
+      // the installed tree resolves sshd's log file through the chosen paths file
+      writeFileSync(join(conf, 'jail.local'), '[sshd]\nbackend = polling\n');
+      const cfg = loadConfig(conf);
+      const sshd = cfg.jails.find((j) => j.name === 'sshd');
+      assert.ok(sshd, `sshd jail loads (${cfg.errors.map((e) => e.message).join('; ')})`);
+      assert.ok(sshd.logpaths.some((p) => p.glob === sshdLog), `${distro}: ${JSON.stringify(sshd.logpaths)}`);
+    }
+  }
+});

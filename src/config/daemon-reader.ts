@@ -23,6 +23,7 @@ export const DEFAULT_DAEMON_SETTINGS: Readonly<DaemonSettings> = Object.freeze({
   dbpurgeage: 86400,
   dbmaxmatches: null,
   allowipv6: 'auto',
+  socketgroup: null,
   files: [],
 });
 
@@ -87,6 +88,7 @@ export function readDaemonSettings(dir: string, cache = new ConfigFileCache(), w
     dbpurgeage: purge === undefined ? d.dbpurgeage : parseTimeValue(purge, where('dbpurgeage')),
     dbmaxmatches: maxMatches === undefined ? null : parseConfigInt(maxMatches, where('dbmaxmatches')),
     allowipv6: allow === undefined || allow.trim().toLowerCase() === 'auto' ? 'auto' : parseConfigBool(allow),
+    socketgroup: get('socketgroup')?.trim() || null,
     files: unit.files,
   };
 }

@@ -123,6 +123,8 @@ export interface DaemonSettings {
   dbpurgeage: number;
   dbmaxmatches: number | null;
   allowipv6: 'auto' | boolean;
+  /** Group (name or gid) given the read-only socket `<socket>.ro`; null: no read-only socket. */
+  socketgroup: string | null;
   /** Files the settings were read from (empty when defaults only). */
   files: string[];
 }

@@ -103,6 +103,7 @@ export class Daemon implements DaemonApi {
     });
     this.server = await ControlServer.listen({
       socketPath: this.settings.socket,
+      socketGroup: this.settings.socketgroup,
       force: !!this.opts.force,
       handler: (cmd) => transmitter.proceed(cmd as never),
       events: this.events,

@@ -189,7 +189,7 @@ function smallConfig(): LoadedConfig {
     daemon: {
       loglevel: 'INFO', logtarget: '/var/log/moat.log', syslogsocket: 'auto', socket: '/run/moat/moat.sock',
       pidfile: '/run/moat/moat.pid', dbfile: '/var/lib/moat/moat.sqlite3', dbpurgeage: 86400, dbmaxmatches: 10,
-      allowipv6: 'auto', files: [],
+      allowipv6: 'auto', socketgroup: null, files: [],
     },
     jails: [
       {

@@ -73,6 +73,7 @@ configsrc=$(mktemp -d)
 trap 'rm -f "$new_manifest"; rm -rf "$configsrc"' EXIT
 cp -R "$PKG/config/." "$configsrc/"
 sed "s|^before = paths-[a-z]*\.conf\$|before = paths-$distro.conf|" "$PKG/config/paths-distro.conf" >"$configsrc/paths-distro.conf"
+sed "s|^moat_confpath = .*|moat_confpath = $CONFDIR|" "$PKG/config/paths-common.conf" >"$configsrc/paths-common.conf"
 echo "paths: paths-$distro.conf (from $os_release)"
 
 kept=''

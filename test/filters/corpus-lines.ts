@@ -64,7 +64,7 @@ function cleanOptions(o: Record<string, unknown>): Options {
  */
 export function matchingLines(file: string): SampleLine[] {
   if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8').split('\n');
+  const lines = readFileSync(file, 'utf8').split(/\r\n|\n|\r/);
   const out: SampleLine[] = [];
   let variants: Options[] = [{}];
   let fileOpts: Options = {};

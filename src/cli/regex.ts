@@ -4,12 +4,13 @@
  * filter.d (with optional [opt=val, ...]) or a raw failregex. Human output is laid out like
  * fail2ban-regex's; --json prints one object for scripts.
  */
+import { isAscii } from 'node:buffer';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFilter, type FilterDefinition } from '../config/index.ts';
 import { MoatError } from '../errors.ts';
-import { Filter, type FilterMatch } from '../filter/filter.ts';
+import { Filter, type FilterMatch, type LineHint } from '../filter/filter.ts';
 import { parseReference } from '../config/index.ts';
 import { defaultConfigDir, MOAT_VERSION } from '../version.ts';
 
@@ -132,11 +133,102 @@ function pyDictRepr(o: Record<string, string>): string {
     .join(', ')}}`;
 }
 
-/** Reads a file line by line in large chunks (bounded memory), calling `onLine(text, lineNo)`. */
-function forEachFileLine(path: string, encoding: string, onLine: (line: string, lineNo: number) => void): void {
+type LineHandler = (line: string, lineNo: number, hint: LineHint | undefined) => void;
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads a file line by line in large chunks (bounded memory), calling `onLine(text, lineNo, hint)`.
+ * UTF-8 is read in blocks of whole lines: a block that is pure ASCII (the usual log) is cut into
+ * one small string per line straight from the bytes (no decoding, and a line kept by a multi-line
+ * session does not keep the whole block alive), taken with its newline so the filter can cut its
+ * buffer from it (LineHint); other blocks go through the TextDecoder. Cutting
+ * at a newline byte never splits a UTF-8 sequence, and the decoder treats a newline the same in a
+ * stream or at the end of a piece, so the text is exactly what one streaming decode gives.
+ */
+function forEachFileLine(path: string, encoding: string, onLine: LineHandler): void {
+  const label = normaliseEncoding(encoding);
+  if (new TextDecoder(label).encoding !== 'utf-8') {
+    forEachDecodedLine(path, label, onLine);
+    return;
+  }
+  // the byte order mark is dropped only at the start of the file, as a streaming decoder does
+  const firstDecoder = new TextDecoder('utf-8');
+  const laterDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const fd = openSync(path, 'r');
-  const decoder = new TextDecoder(normaliseEncoding(encoding));
-  const chunk = Buffer.allocUnsafe(1 << 20);
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let filled = 0;
+  let atStart = true;
+  let lineNo = 0;
+  const hint: LineHint = { ascii: true, terminated: undefined };
+  /** Lines in buf[0, end) (end is just after a newline, or the end of the file). */
+  const emit = (end: number, final: boolean): void => {
+    const block = buf.subarray(0, end);
+    const first = atStart;
+    atStart = false;
+    if (!isAscii(block)) {
+      emitText((first ? firstDecoder : laterDecoder).decode(block), final);
+      return;
+    }
+    let start = 0;
+    for (let nl = block.indexOf(10, start); nl >= 0; nl = block.indexOf(10, start)) {
+      if (nl > start && block[nl - 1] === 13) {
+        hint.terminated = undefined;
+        onLine(block.toString('latin1', start, nl - 1), ++lineNo, hint);
+      } else {
+        const terminated = block.toString('latin1', start, nl + 1);
+        hint.terminated = terminated;
+        onLine(terminated.slice(0, -1), ++lineNo, hint);
+      }
+      start = nl + 1;
+    }
+    if (final && start < end) {
+      let stop = end;
+      if (block[stop - 1] === 13) stop--;
+      hint.terminated = undefined;
+      onLine(block.toString('latin1', start, stop), ++lineNo, hint);
+    }
+  };
+  const emitText = (data: string, final: boolean): void => {
+    let start = 0;
+    for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
+      let end = nl;
+      if (end > start && data.charCodeAt(end - 1) === 13) end--;
+      onLine(data.slice(start, end), ++lineNo, undefined);
+      start = nl + 1;
+    }
+    if (final && start < data.length) onLine(data.slice(start).replace(/\r$/, ''), ++lineNo, undefined);
+  };
+  try {
+    for (;;) {
+      if (filled === buf.length) {
+        // one line longer than the buffer: make room
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, filled, buf.length - filled, null);
+      if (n <= 0) {
+        if (filled > 0) emit(filled, true);
+        break;
+      }
+      filled += n;
+      const lastNl = buf.lastIndexOf(10, filled - 1);
+      if (lastNl < 0) continue;
+      emit(lastNl + 1, false);
+      buf.copy(buf, 0, lastNl + 1, filled);
+      filled -= lastNl + 1;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Any other encoding: one streaming decode, split into lines. */
+function forEachDecodedLine(path: string, label: string, onLine: LineHandler): void {
+  const fd = openSync(path, 'r');
+  const decoder = new TextDecoder(label);
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let rest = '';
   let lineNo = 0;
   try {
@@ -148,14 +240,14 @@ function forEachFileLine(path: string, encoding: string, onLine: (line: string, 
       for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
         let end = nl;
         if (end > start && data.charCodeAt(end - 1) === 13) end--;
-        onLine(data.slice(start, end), ++lineNo);
+        onLine(data.slice(start, end), ++lineNo, undefined);
         start = nl + 1;
       }
       rest = data.slice(start);
       data = '';
       if (n <= 0) break;
     }
-    if (rest !== '') onLine(rest.replace(/\r$/, ''), ++lineNo);
+    if (rest !== '') onLine(rest.replace(/\r$/, ''), ++lineNo, undefined);
   } finally {
     closeSync(fd);
   }
@@ -280,6 +372,8 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
         checkAllRegex: !o['no-check-all'] && out === undefined,
         checkFindTime: false,
         rawHosts: true,
+        // only -o and --json print captured data; the summary just counts
+        collectData: json || out !== undefined,
         ...(now !== undefined ? { now: () => now } : {}),
       },
     );
@@ -296,29 +390,53 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
     const journalLines = !!o['journal-lines'];
     const journalDateText = new Date(refNow * 1000).toISOString().slice(0, 19);
 
-    const onLine = (line: string, lineNo: number) => {
-      if (line === '' || line.startsWith('#')) return;
-      const results = journalLines
-        ? filter.processLine(line, { time: refNow, dateText: journalDateText })
-        : filter.processLine(line);
+    const journalDate = { time: refNow, dateText: journalDateText };
+    const printNoIgnored = !!o['print-no-ignored'];
+    const printAllIgnored = !!o['print-all-ignored'];
+    const printAllMatched = !!o['print-all-matched'];
+    const printNoMissed = !!o['print-no-missed'];
+    const printAllMissed = !!o['print-all-missed'];
+    // -o output is gathered and written in large pieces (one write per match is slow)
+    let pendingOut = '';
+    const flushOut = () => {
+      if (pendingOut !== '') io.write(pendingOut);
+      pendingOut = '';
+    };
+
+    // per line only counters change; ids, JSON and -o text are built only when asked for
+    const onLine = (line: string, lineNo: number, hint?: LineHint) => {
+      if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
+      const results = filter.processLine(line, journalLines ? journalDate : undefined, hint);
       let ignored = filter.lastLineIgnored;
       if (filter.lastPrefregexMatched) prefMatched++;
-      for (const i of filter.lastIgnoreHits) ignoreStats[i]!.hits++;
-      const found: FilterMatch[] = [];
-      for (const r of results) {
+      const ignoreHits = filter.lastIgnoreHits;
+      for (let i = 0; i < ignoreHits.length; i++) ignoreStats[ignoreHits[i]!]!.hits++;
+      let found = 0;
+      let withId = 0;
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i]!;
         const st = failStats[r.regexIndex]!;
         st.hits++;
-        if (verbose && r.id !== null) st.ids.push({ id: r.id, time: r.time, multiple: found.length > 1 });
+        if (verbose && r.id !== null) st.ids.push({ id: r.id, time: r.time, multiple: found > 1 });
         if (r.nofail) ignored = true;
-        else found.push(r);
+        else {
+          found++;
+          if (r.id !== null) withId++;
+        }
       }
-      const withId = found.filter((r) => r.id !== null);
       if (out !== undefined) {
-        if (withId.length && !ignored) for (const r of withId) io.write(formatOut(out, r) + '\n');
+        if (withId && !ignored) {
+          for (const r of results) {
+            if (r.nofail || r.id === null) continue;
+            pendingOut += formatOut(out, r) + '\n';
+            if (pendingOut.length >= 1 << 16) flushOut();
+          }
+        }
         return;
       }
-      if (json && !ignored) {
-        for (const r of withId) {
+      if (json && !ignored && withId) {
+        for (const r of results) {
+          if (r.nofail || r.id === null) continue;
           jsonMatches.push(
             JSON.stringify({
               line: lineNo,
@@ -333,38 +451,42 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
       }
       if (ignored) {
         stats.ignored++;
-        if (!o['print-no-ignored'] && (o['print-all-ignored'] || stats.ignored <= LIST_LIMIT + 1)) listed.ignored.push(line);
-      } else if (found.length > 0) {
+        if (!printNoIgnored && (printAllIgnored || stats.ignored <= LIST_LIMIT + 1)) listed.ignored.push(line);
+      } else if (found > 0) {
         stats.matched++;
-        if (o['print-all-matched']) listed.matched.push(line);
+        if (printAllMatched) listed.matched.push(line);
       } else {
         stats.missed++;
-        if (!o['print-no-missed'] && (o['print-all-missed'] || stats.missed <= LIST_LIMIT + 1)) listed.missed.push(line);
+        if (!printNoMissed && (printAllMissed || stats.missed <= LIST_LIMIT + 1)) listed.missed.push(line);
       }
       stats.tested++;
     };
 
     const started = process.hrtime.bigint();
     const looksLikePath = /^[\w./~+-]+$/.test(logArg) && logArg.includes('/');
-    if (existsSync(logArg) && statSync(logArg).isFile()) {
-      header.push(`Use         log file : ${logArg}`);
-      header.push(`Use         encoding : ${(o.encoding ?? 'UTF-8').toUpperCase()}`);
-      if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
-      forEachFileLine(logArg, o.encoding ?? 'utf-8', onLine);
-    } else if (looksLikePath) {
-      throw new UsageError(`log file not found: ${logArg}`);
-    } else {
-      const lines = logArg.split('\n');
-      if (filter.maxlines <= 1 && lines.length === 1) {
-        header.push(`Use      single line : ${shortstr(logArg)}`);
+    try {
+      if (existsSync(logArg) && statSync(logArg).isFile()) {
+        header.push(`Use         log file : ${logArg}`);
+        header.push(`Use         encoding : ${(o.encoding ?? 'UTF-8').toUpperCase()}`);
+        if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
+        forEachFileLine(logArg, o.encoding ?? 'utf-8', onLine);
+      } else if (looksLikePath) {
+        throw new UsageError(`log file not found: ${logArg}`);
       } else {
-        header.push(`Use      multi line : ${lines.length} line(s)`);
-        lines.slice(0, 5).forEach((l, i) => header.push(`| ${String(i + 1).padStart(2).slice(0, 2)}: ${shortstr(l)}`));
-        if (lines.length > 5) header.push('| ...');
-        header.push('`-');
+        const lines = logArg.split('\n');
+        if (filter.maxlines <= 1 && lines.length === 1) {
+          header.push(`Use      single line : ${shortstr(logArg)}`);
+        } else {
+          header.push(`Use      multi line : ${lines.length} line(s)`);
+          lines.slice(0, 5).forEach((l, i) => header.push(`| ${String(i + 1).padStart(2).slice(0, 2)}: ${shortstr(l)}`));
+          if (lines.length > 5) header.push('| ...');
+          header.push('`-');
+        }
+        if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
+        lines.forEach((l, i) => onLine(l.replace(/\r$/, ''), i + 1));
       }
-      if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
-      lines.forEach((l, i) => onLine(l.replace(/\r$/, ''), i + 1));
+    } finally {
+      flushOut();
     }
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 

@@ -21,6 +21,45 @@ function v4Bytes(s: string): Uint8Array {
   return Uint8Array.from(s.split('.').map((x) => Number(x)));
 }
 
+/**
+ * The four numbers of a dotted quad as node's isIPv4 accepts it (decimal 0-255, no leading
+ * zeros, nothing else), packed as one unsigned 32-bit value; -1 when `s` is not one.
+ */
+function dottedQuad(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}
+
+/**
+ * True when `text` is an IPv4 address written exactly as its canonical form, so parseIp(text)
+ * gives back the same text with prefix 32 (the common case of a captured address: no parsing
+ * or allocation needed).
+ */
+export function isCanonicalIPv4(text: string): boolean {
+  return dottedQuad(text) >= 0;
+}
+
 function v6Bytes(s: string): Uint8Array | null {
   let text = s;
   const out = new Uint8Array(16);
@@ -91,9 +130,10 @@ export function parseIp(input: string): IpAddress | null {
   if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
   let family: Family;
   let bytes: Uint8Array;
-  if (isIPv4(s)) {
+  const quad = dottedQuad(s);
+  if (quad >= 0) {
     family = 'inet4';
-    bytes = v4Bytes(s);
+    bytes = Uint8Array.of(quad >>> 24, (quad >>> 16) & 0xff, (quad >>> 8) & 0xff, quad & 0xff);
   } else if (isIPv6(s)) {
     const b = v6Bytes(s.toLowerCase());
     if (!b) return null;

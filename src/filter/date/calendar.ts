@@ -68,6 +68,9 @@ export function localToEpoch(naive: number): number {
   rest -= hour * 3600;
   const minute = Math.floor(rest / 60);
   const second = rest - minute * 60;
+  // one local-time conversion instead of three; checked to agree with the setter form below
+  // second by second around every zone transition 1850-2060 in zones with odd rules
+  if (year >= 100) return new Date(year, month - 1, day, hour, minute, second).getTime() / 1000;
   const date = new Date(2000, 0, 1, 0, 0, 0, 0);
   date.setFullYear(year, month - 1, day); // setFullYear: years 0–99 stay literal
   date.setHours(hour, minute, second, 0);

@@ -24,6 +24,8 @@ export interface DateDetectorOptions {
   logtimezone?: string | null;
   /** Epoch seconds for year/date inference ("now"); defaults to the wall clock. */
   now?: () => number;
+  /** The wall clock in epoch seconds, for the "last used" time of templates; defaults to Date.now. */
+  wallClock?: () => number;
   /** Where the values come from, for error messages. */
   where?: ErrorLocation;
 }
@@ -58,6 +60,10 @@ export class DateDetector {
   private readonly names = new Set<string>();
   private readonly converter: FieldConverter;
   private readonly now: () => number;
+  /** `now` read at most once per line: every use within one line sees the same instant. */
+  private readonly lineNow: () => number;
+  private lineNowValue = NaN;
+  private readonly wallClock: () => number;
   private readonly where: ErrorLocation;
 
   // Position of the last winning match, and the characters around it (char codes, -1 = none).
@@ -75,11 +81,13 @@ export class DateDetector {
   constructor(opts: DateDetectorOptions = {}) {
     this.where = opts.where ?? {};
     this.now = opts.now ?? (() => Date.now() / 1000);
+    this.wallClock = opts.wallClock ?? (() => Date.now() / 1000);
+    this.lineNow = () => (Number.isNaN(this.lineNowValue) ? (this.lineNowValue = this.now()) : this.lineNowValue);
     const zone =
       opts.logtimezone == null || opts.logtimezone === ''
         ? null
         : parseTimeZone(opts.logtimezone, { ...this.where, option: 'logtimezone' });
-    this.converter = new FieldConverter(this.now, zone);
+    this.converter = new FieldConverter(this.lineNow, zone);
     this.rawPattern = opts.datepattern ?? null;
     if (this.rawPattern !== null) {
       const where = { ...this.where, option: 'datepattern' };
@@ -109,16 +117,30 @@ export class DateDetector {
 
   /** Finds, cuts out and converts the date of `line`; null when the line has no (usable) date. */
   detect(line: string): DetectedDate | null {
-    if (this.templates.length === 0) this.addDefaults(false);
-    const template = this.matchTime(line);
+    const template = this.find(line);
     if (template === null) return null;
     const m = template.match;
     const before = line.slice(0, m.dateStart);
     const after = line.slice(m.dateEnd);
     if (m.dateStart === m.dateEnd) return { before, date: '', after, time: NaN, template };
-    const time = template.toTime(this.converter, this.now);
-    return { before, date: line.slice(m.dateStart, m.dateEnd), after, time, template };
+    return { before, date: line.slice(m.dateStart, m.dateEnd), after, time: this.timeOf(template), template };
   }
+
+  /**
+   * The lower-level half of detect(): the template that wins `line` (its `match` holds where the
+   * date is), or null. The caller cuts the line itself and asks timeOf() for a non-empty date.
+   */
+  find(line: string): DateTemplate | null {
+    if (this.templates.length === 0) this.addDefaults(false);
+    return this.matchTime(line);
+  }
+
+  /** Epoch seconds of the date `template` just found (NaN when it makes no valid date). */
+  timeOf(template: DateTemplate): number {
+    this.lineNowValue = NaN;
+    return template.toTime(this.converter, this.lineNow);
+  }
+
 
   // ---- template list -------------------------------------------------------------------------
 
@@ -227,7 +249,7 @@ export class DateDetector {
 
     const m = winner.match;
     winner.hits++;
-    winner.lastUsed = Date.now() / 1000;
+    winner.lastUsed = this.wallClock();
     winner.distance = m.start;
     if (this.firstUnused === winnerIndex) this.firstUnused++;
     this.lastStart = m.start;

@@ -6,7 +6,7 @@
  */
 import type { ErrorLocation } from '../../errors.ts';
 import { compileDatePythonRegex, type DatePyMatch, type DatePyRegex } from './python-regex.ts';
-import type { DateFields } from './strptime.ts';
+import type { DateFields, FieldConverter } from './strptime.ts';
 
 const NO_FIELDS: DateFields = Object.freeze({});
 
@@ -31,6 +31,8 @@ export interface DateMatcher {
   search(line: string, pos: number, endpos: number, out: MatchResult): boolean;
   /** The strptime fields of a match this matcher filled (only needed on a conversion-cache miss). */
   fields(match: MatchResult): DateFields;
+  /** Those fields converted to epoch seconds (NaN when they make no valid date). */
+  convert(match: MatchResult, converter: FieldConverter): number;
 }
 
 export interface BuiltinRegExps {
@@ -148,9 +150,7 @@ export class BuiltinMatcher implements DateMatcher {
   }
 
   fields(match: MatchResult): DateFields {
-    const re = this.re.fields;
-    re.lastIndex = match.start;
-    const m = re.exec(match.subject);
+    const m = this.fieldMatch(match);
     const fields: Record<string, string | undefined> = {};
     if (m === null) return fields; // cannot happen: same regex, same place
     const names = this.re.names;
@@ -159,6 +159,18 @@ export class BuiltinMatcher implements DateMatcher {
       if (name !== undefined) fields[name] = m[i];
     }
     return fields;
+  }
+
+  convert(match: MatchResult, converter: FieldConverter): number {
+    const m = this.fieldMatch(match);
+    // (group 0 has no name, so it is skipped like the unnamed groups)
+    return m === null ? converter.convert(NO_FIELDS) : converter.convertList(this.re.names, m);
+  }
+
+  private fieldMatch(match: MatchResult): RegExpExecArray | null {
+    const re = this.re.fields;
+    re.lastIndex = match.start;
+    return re.exec(match.subject);
   }
 }
 
@@ -198,6 +210,10 @@ export class EpochMatcher implements DateMatcher {
   fields(): DateFields {
     return NO_FIELDS;
   }
+
+  convert(_match: MatchResult, converter: FieldConverter): number {
+    return converter.convert(NO_FIELDS);
+  }
 }
 
 /** A user pattern, compiled by the Python-regex translator. `valueGroup` names the epoch group. */
@@ -232,5 +248,9 @@ export class PythonMatcher implements DateMatcher {
 
   fields(match: MatchResult): DateFields {
     return (match.raw as DatePyMatch).groups;
+  }
+
+  convert(match: MatchResult, converter: FieldConverter): number {
+    return converter.convert(this.fields(match));
   }
 }

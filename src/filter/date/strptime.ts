@@ -31,10 +31,27 @@ export class FieldConverter {
 
   private readNow(): ReturnType<typeof localNow> {
     this.lastNow = this.now();
-    return localNow(this.lastNow);
+    // many conversions see the same clock reading (a fixed --now, or lines within a millisecond)
+    if (this.lastNow !== this.localNowOf) {
+      this.localNowOf = this.lastNow;
+      this.localNowValue = localNow(this.lastNow);
+    }
+    return this.localNowValue!;
   }
 
+  private localNowOf = NaN;
+  private localNowValue: ReturnType<typeof localNow> | null = null;
+
   convert(fields: DateFields): number {
+    const names = Object.keys(fields);
+    return this.convertList(names, names.map((k) => fields[k]));
+  }
+
+  /**
+   * The same for fields given as parallel lists (a match's group names and values, in group
+   * order): what the built-in templates use, without building an object per conversion.
+   */
+  convertList(names: readonly (string | undefined)[], values: ArrayLike<string | undefined>): number {
     this.usedNow = false;
     let year = NaN;
     let month = NaN;
@@ -47,9 +64,10 @@ export class FieldConverter {
     let yearDay = NaN;
     let week = NaN;
     let weekStartsMonday = true;
-    for (const key in fields) {
-      const value = fields[key];
-      if (value === undefined || value === null) continue;
+    for (let i = 0; i < names.length; i++) {
+      const key = names[i];
+      const value = values[i];
+      if (key === undefined || value === undefined || value === null) continue;
       switch (key) {
         case 'y':
           year = toInt(value);
@@ -75,7 +93,8 @@ export class FieldConverter {
           break;
         case 'I': {
           hour = toInt(value);
-          const ampm = (fields['p'] ?? '').toLowerCase();
+          const p = names.indexOf('p');
+          const ampm = ((p < 0 ? undefined : values[p]) ?? '').toLowerCase();
           if (ampm === '' || ampm === 'am') {
             if (hour === 12) hour = 0;
           } else if (ampm === 'pm') {
@@ -163,7 +182,19 @@ export class FieldConverter {
 }
 
 function toInt(text: string): number {
-  // values come from digit-only groups, %d/%k may carry a leading space
+  // values come from digit-only groups, %d/%k may carry a leading space: read those directly
+  const n = text.length;
+  let i = 0;
+  while (i < n && text.charCodeAt(i) === 32) i++;
+  if (i < n && n - i <= 9) {
+    let v = 0;
+    for (let j = i; j < n; j++) {
+      const d = text.charCodeAt(j) - 48;
+      if (d < 0 || d > 9) return Number(text.trim());
+      v = v * 10 + d;
+    }
+    return v;
+  }
   return Number(text.trim());
 }
 

@@ -115,13 +115,8 @@ function tai64nSpec(lineBegin: boolean): TemplateSpec {
   };
 }
 
-interface CachedTime {
-  time: number;
-  /** floor(now) the value was computed with, -1 when it does not depend on now. */
-  nowSecond: number;
-}
-
-const CACHE_LIMIT = 64;
+/** Conversion memo slots: direct-mapped by a hash of the date text (no Map to hash and grow). */
+const CACHE_SLOTS = 64;
 
 /** One detector's use of a template. */
 export class DateTemplate {
@@ -140,7 +135,10 @@ export class DateTemplate {
   private cacheKey = '';
   private cacheTime = NaN;
   private cacheNowSecond = -1;
-  private readonly cache = new Map<string, CachedTime>();
+  /** Recent conversions: text, time, and floor(now) they used (-1 when they do not depend on now). */
+  private readonly cacheKeys: string[] = new Array<string>(CACHE_SLOTS).fill('');
+  private readonly cacheTimes = new Float64Array(CACHE_SLOTS);
+  private readonly cacheNowSeconds = new Float64Array(CACHE_SLOTS);
 
   constructor(spec: TemplateSpec, templateWeight = 1) {
     this.spec = spec;
@@ -194,20 +192,24 @@ export class DateTemplate {
   }
 
   private patternTime(converter: FieldConverter, now: () => number): number {
+    // (a memo only: a converted text gives the same time within the same second of "now")
     const key = this.match.text;
     if (key === this.cacheKey) {
       if (this.cacheNowSecond < 0 || this.cacheNowSecond === Math.floor(now())) return this.cacheTime;
-    } else {
-      const cached = this.cache.get(key);
-      if (cached !== undefined && (cached.nowSecond < 0 || cached.nowSecond === Math.floor(now()))) {
-        this.remember(key, cached.time, cached.nowSecond);
-        return cached.time;
+    }
+    const slot = slotOf(key);
+    if (key !== this.cacheKey && this.cacheKeys[slot] === key) {
+      const nowSecond = this.cacheNowSeconds[slot]!;
+      if (nowSecond < 0 || nowSecond === Math.floor(now())) {
+        this.remember(key, this.cacheTimes[slot]!, nowSecond);
+        return this.cacheTime;
       }
     }
-    const time = converter.convert(this.spec.matcher.fields(this.match));
+    const time = this.spec.matcher.convert(this.match, converter);
     const nowSecond = converter.usedNow ? Math.floor(converter.lastNow) : -1;
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(key, { time, nowSecond });
+    this.cacheKeys[slot] = key;
+    this.cacheTimes[slot] = time;
+    this.cacheNowSeconds[slot] = nowSecond;
     this.remember(key, time, nowSecond);
     return time;
   }
@@ -217,6 +219,12 @@ export class DateTemplate {
     this.cacheTime = time;
     this.cacheNowSecond = nowSecond;
   }
+}
+
+function slotOf(text: string): number {
+  let h = text.length;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) | 0;
+  return (h ^ (h >>> 7)) & (CACHE_SLOTS - 1);
 }
 
 function longEpoch(text: string): number {

@@ -15,11 +15,12 @@ import { RegexError } from '../../errors.ts';
 import { FLAG_I, FLAG_M, type Node, type ParsedPattern } from './ast.ts';
 import { ConditionalError, resolveConditionals } from './conditionals.ts';
 import { EmitError, canUseIgnoreCaseFlag, emit } from './emit.ts';
+import { StartFilter, startFilter, trailingGroup } from './literals.ts';
 import { PyRegexSyntaxError, parsePythonRegex as parseWithOptions } from './parser.ts';
 
 export type { Node, ParsedPattern } from './ast.ts';
 export { PyRegexSyntaxError } from './parser.ts';
-export { requiredLiterals } from './literals.ts';
+export { requiredLiterals, StartFilter, startFilter, trailingGroup } from './literals.ts';
 
 export interface CompileOptions {
   /** re.MULTILINE for the whole pattern. */
@@ -57,6 +58,23 @@ export interface PyRegex {
   test(subject: string): boolean;
 }
 
+/**
+ * The compiled form with the low-level access the filter's per-line loop uses: no Match object,
+ * the caller says which dialect applies, and a start-of-subject prefilter.
+ */
+export interface FastPyRegex extends PyRegex {
+  /** Named groups, name → Python group number. */
+  readonly names: ReadonlyMap<string, number>;
+  /** groupMap[pythonGroup] = JS group numbers of its copies (the first defined one is the value). */
+  readonly groupMap: readonly (readonly number[])[];
+  /** Null when the pattern gives no cheap constraint on the subject's start. */
+  readonly startFilter: StartFilter | null;
+  /** The named group that always ends where the match ends (see trailingGroup), or null. */
+  readonly trailingGroup: string | null;
+  /** re.search(subject) from 0 as the raw JS match; `ascii` must be isAscii(subject). */
+  execArray(subject: string, ascii: boolean): RegExpExecArray | null;
+}
+
 /** Parse a Python pattern into an AST (for lints and literal prefilters). */
 export function parsePythonRegex(source: string, opts: { where?: ErrorLocation } = {}): ParsedPattern {
   return parseWithOptions(source, opts);
@@ -74,7 +92,7 @@ export function isAscii(subject: string): boolean {
   return lastAscii;
 }
 
-export function compilePythonRegex(source: string, opts: CompileOptions = {}): PyRegex {
+export function compilePythonRegex(source: string, opts: CompileOptions = {}): FastPyRegex {
   const where = opts.where ?? {};
   const initialFlags = (opts.ignoreCase ? FLAG_I : 0) | (opts.multiline ? FLAG_M : 0);
   const parsed = parseWithOptions(source, { flags: initialFlags, where });
@@ -96,7 +114,7 @@ export function compilePythonRegex(source: string, opts: CompileOptions = {}): P
     if (!(err instanceof EmitError)) throw err;
     throw new RegexError(`invalid regex ${JSON.stringify(source)}: ${err.message}`, where);
   }
-  return new TranslatedRegex(parsed, ascii, unicode, !!opts.indices, where);
+  return new TranslatedRegex(parsed, ascii, unicode, !!opts.indices, where, startFilter(ast), trailingGroup(ast));
 }
 
 interface Dialect {
@@ -118,12 +136,14 @@ function makeRegExp(pattern: string, flags: string, python: string, where: Error
   }
 }
 
-class TranslatedRegex implements PyRegex {
+class TranslatedRegex implements FastPyRegex {
   readonly source: string;
   readonly groupNames: string[];
   readonly groupCount: number;
   readonly names: Map<string, number>;
   readonly groupMap: number[][];
+  readonly startFilter: StartFilter | null;
+  readonly trailingGroup: string | null;
   readonly #ascii: Dialect;
   readonly #unicode: Dialect;
   readonly #where: ErrorLocation;
@@ -135,7 +155,11 @@ class TranslatedRegex implements PyRegex {
     unicode: { source: string; flags: string },
     indices: boolean,
     where: ErrorLocation,
+    start: StartFilter | null = null,
+    trailing: string | null = null,
   ) {
+    this.startFilter = start;
+    this.trailingGroup = trailing;
     this.source = parsed.source;
     this.names = parsed.names;
     this.groupNames = [...parsed.names.keys()];
@@ -174,6 +198,12 @@ class TranslatedRegex implements PyRegex {
     re.lastIndex = clamp(from, subject.length);
     const m = re.exec(subject);
     return m ? new Match(this, m, subject) : null;
+  }
+
+  execArray(subject: string, ascii: boolean): RegExpExecArray | null {
+    const re = ascii ? this.#ascii.search : this.#unicode.search;
+    re.lastIndex = 0;
+    return re.exec(subject);
   }
 
   match(subject: string, from = 0): PyMatch | null {

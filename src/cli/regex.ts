@@ -10,6 +10,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFilter, type FilterDefinition } from '../config/index.ts';
 import { MoatError } from '../errors.ts';
+import type { LineTriple } from '../filter/failure.ts';
 import { Filter, type FilterMatch, type LineHint } from '../filter/filter.ts';
 import { parseReference } from '../config/index.ts';
 import { defaultConfigDir, MOAT_VERSION } from '../version.ts';
@@ -47,8 +48,11 @@ Options:
   -h, --help                this help
 `;
 
-/** How many listed lines fail2ban-regex prints before saying "too many to print". */
-const LIST_LIMIT = 20;
+/**
+ * How many listed lines fail2ban-regex keeps and prints before saying "too many to print": 20,
+ * or the -L/--maxlines value when one is given.
+ */
+const DEFAULT_LIST_LIMIT = 20;
 
 interface RegexStat {
   text: string;
@@ -139,6 +143,8 @@ const CHUNK_BYTES = 1 << 20;
 
 /**
  * Reads a file line by line in large chunks (bounded memory), calling `onLine(text, lineNo, hint)`.
+ * As in fail2ban-regex, a line is complete once it ends with a newline (or a carriage return):
+ * the trailing CR/LF characters are cut off, and a last line without either is not read.
  * UTF-8 is read in blocks of whole lines: a block that is pure ASCII (the usual log) is cut into
  * one small string per line straight from the bytes (no decoding, and a line kept by a multi-line
  * session does not keep the whole block alive), taken with its newline so the filter can cut its
@@ -173,8 +179,10 @@ function forEachFileLine(path: string, encoding: string, onLine: LineHandler): v
     let start = 0;
     for (let nl = block.indexOf(10, start); nl >= 0; nl = block.indexOf(10, start)) {
       if (nl > start && block[nl - 1] === 13) {
+        let stop = nl - 1;
+        while (stop > start && block[stop - 1] === 13) stop--;
         hint.terminated = undefined;
-        onLine(block.toString('latin1', start, nl - 1), ++lineNo, hint);
+        onLine(block.toString('latin1', start, stop), ++lineNo, hint);
       } else {
         const terminated = block.toString('latin1', start, nl + 1);
         hint.terminated = terminated;
@@ -182,22 +190,15 @@ function forEachFileLine(path: string, encoding: string, onLine: LineHandler): v
       }
       start = nl + 1;
     }
-    if (final && start < end) {
-      let stop = end;
-      if (block[stop - 1] === 13) stop--;
+    if (final && start < end && block[end - 1] === 13) {
+      let stop = end - 1;
+      while (stop > start && block[stop - 1] === 13) stop--;
       hint.terminated = undefined;
       onLine(block.toString('latin1', start, stop), ++lineNo, hint);
     }
   };
   const emitText = (data: string, final: boolean): void => {
-    let start = 0;
-    for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
-      let end = nl;
-      if (end > start && data.charCodeAt(end - 1) === 13) end--;
-      onLine(data.slice(start, end), ++lineNo, undefined);
-      start = nl + 1;
-    }
-    if (final && start < data.length) onLine(data.slice(start).replace(/\r$/, ''), ++lineNo, undefined);
+    lineNo = splitLines(data, final, lineNo, onLine);
   };
   try {
     for (;;) {
@@ -235,22 +236,37 @@ function forEachDecodedLine(path: string, label: string, onLine: LineHandler): v
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, null);
       const text = n > 0 ? decoder.decode(chunk.subarray(0, n), { stream: true }) : decoder.decode();
-      let data = rest + text;
-      let start = 0;
-      for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
-        let end = nl;
-        if (end > start && data.charCodeAt(end - 1) === 13) end--;
-        onLine(data.slice(start, end), ++lineNo, undefined);
-        start = nl + 1;
-      }
+      const data = rest + text;
+      const start = data.lastIndexOf('\n') + 1;
+      lineNo = splitLines(data.slice(0, start), false, lineNo, onLine);
       rest = data.slice(start);
-      data = '';
       if (n <= 0) break;
     }
-    if (rest !== '') onLine(rest.replace(/\r$/, ''), ++lineNo, undefined);
+    splitLines(rest, true, lineNo, onLine);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Calls `onLine` for each line of `data` ending with "\n", trailing CRs cut off; with `final`, also
+ * for a last piece ending with CR (see forEachFileLine). Returns the last line number used.
+ */
+function splitLines(data: string, final: boolean, lineNo: number, onLine: LineHandler): number {
+  let start = 0;
+  for (let nl = data.indexOf('\n'); nl >= 0; nl = data.indexOf('\n', start)) {
+    onLine(trimCarriageReturns(data, start, nl), ++lineNo, undefined);
+    start = nl + 1;
+  }
+  if (final && start < data.length && data.charCodeAt(data.length - 1) === 13) {
+    onLine(trimCarriageReturns(data, start, data.length), ++lineNo, undefined);
+  }
+  return lineNo;
+}
+
+function trimCarriageReturns(data: string, start: number, end: number): string {
+  while (end > start && data.charCodeAt(end - 1) === 13) end--;
+  return data.slice(start, end);
 }
 
 function normaliseEncoding(enc: string): string {
@@ -396,6 +412,26 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
     const printAllMatched = !!o['print-all-matched'];
     const printNoMissed = !!o['print-no-missed'];
     const printAllMissed = !!o['print-all-missed'];
+    const listLimit = o.maxlines !== undefined ? maxlines! : DEFAULT_LIST_LIMIT;
+    const multiLine = filter.maxlines > 1;
+    /**
+     * Multi-line buffering, counted as fail2ban-regex counts it: each earlier line that leaves the
+     * buffer with this line (a match took it, an ignoreregex dropped it, a prefregex's content
+     * replaced the buffer) moves one count from missed to matched, whatever it was counted as when
+     * read, and the first equal text leaves the missed list. The line a full buffer drops anyway
+     * does not count, nor does a line that stays (compared by value: a duplicate line stays).
+     */
+    const countPulledLines = (before: readonly LineTriple[], after: readonly LineTriple[]) => {
+      for (const old of before) {
+        if (after.some((t) => t[0] === old[0] && t[1] === old[1] && t[2] === old[2])) continue;
+        const text = old[0] + old[1] + old[2];
+        const at = listed.missed.indexOf(text);
+        if (at >= 0) listed.missed.splice(at, 1);
+        if (printAllMatched) listed.matched.push(text);
+        stats.matched++;
+        stats.missed--;
+      }
+    };
     // -o output is gathered and written in large pieces (one write per match is slow)
     let pendingOut = '';
     const flushOut = () => {
@@ -406,6 +442,8 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
     // per line only counters change; ids, JSON and -o text are built only when asked for
     const onLine = (line: string, lineNo: number, hint?: LineHint) => {
       if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
+      // the buffer before this line, minus the line it drops when full (the filter changes it in place)
+      const before = multiLine ? filter.bufferedLines.slice(filter.bufferedLines.length >= filter.maxlines ? 1 : 0) : undefined;
       const results = filter.processLine(line, journalLines ? journalDate : undefined, hint);
       let ignored = filter.lastLineIgnored;
       if (filter.lastPrefregexMatched) prefMatched++;
@@ -434,6 +472,7 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
         }
         return;
       }
+      if (before !== undefined) countPulledLines(before, filter.bufferedLines);
       if (json && !ignored && withId) {
         for (const r of results) {
           if (r.nofail || r.id === null) continue;
@@ -451,13 +490,13 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
       }
       if (ignored) {
         stats.ignored++;
-        if (!printNoIgnored && (printAllIgnored || stats.ignored <= LIST_LIMIT + 1)) listed.ignored.push(line);
+        if (!printNoIgnored && (printAllIgnored || stats.ignored <= listLimit + 1)) listed.ignored.push(line);
       } else if (found > 0) {
         stats.matched++;
         if (printAllMatched) listed.matched.push(line);
       } else {
         stats.missed++;
-        if (!printNoMissed && (printAllMissed || stats.missed <= LIST_LIMIT + 1)) listed.missed.push(line);
+        if (!printNoMissed && (printAllMissed || stats.missed <= listLimit + 1)) listed.missed.push(line);
       }
       stats.tested++;
     };
@@ -483,7 +522,7 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
           header.push('`-');
         }
         if (!quiet) io.write(`\nRunning tests\n=============\n\n${header.join('\n')}\n\n`);
-        lines.forEach((l, i) => onLine(l.replace(/\r$/, ''), i + 1));
+        lines.forEach((l, i) => onLine(l.replace(/[\r\n]+$/, ''), i + 1));
       }
     } finally {
       flushOut();
@@ -497,7 +536,7 @@ export async function runRegex(argv: string[], io: RegexOutput = stdio): Promise
       );
       return 0;
     }
-    io.write(renderStats({ filter, failStats, ignoreStats, prefMatched, stats, listed, elapsed, verbose, o }));
+    io.write(renderStats({ filter, failStats, ignoreStats, prefMatched, stats, listed, elapsed, verbose, listLimit, o }));
     return 0;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -515,6 +554,7 @@ function renderStats(p: {
   listed: { matched: string[]; missed: string[]; ignored: string[] };
   elapsed: number;
   verbose: number;
+  listLimit: number;
   o: Record<string, unknown>;
 }): string {
   const out: string[] = ['', 'Results', '======='];
@@ -551,7 +591,7 @@ function renderStats(p: {
     const count = s[kind];
     if (!count) return;
     const title = `${kind[0]!.toUpperCase()}${kind.slice(1)} line(s):`;
-    if (count < LIST_LIMIT || p.o[`print-all-${kind}`]) pprintList(out, p.listed[kind].map((l) => l.trimEnd()), title);
+    if (count < p.listLimit || p.o[`print-all-${kind}`]) pprintList(out, p.listed[kind].map((l) => l.trimEnd()), title);
     else out.push(`${title} too many to print.  Use --print-all-${kind} to print all ${count} lines`);
   };
   if (p.o['print-all-matched']) printLines('matched');

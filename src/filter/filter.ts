@@ -336,6 +336,14 @@ export class Filter {
     return this.findFailures(triple, date, noDate);
   }
 
+  /**
+   * The multi-line buffer: the lines kept for a later match, oldest first (after processLine).
+   * Read-only view; the filter may change it in place with the next line.
+   */
+  get bufferedLines(): readonly LineTriple[] {
+    return this.lineBuffer;
+  }
+
   /** `now()` for the current line: one read serves the date, the session cache and the warnings. */
   private lineNow(): number {
     if (Number.isNaN(this.lineNowValue)) this.lineNowValue = this.now();

@@ -85,6 +85,16 @@ export class MlfidCache<T = Record<string, unknown>> {
     return this.count;
   }
 
+  /** The live keys, oldest first, expired ones included (for checks and debugging). */
+  keys(): string[] {
+    const out: string[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.live) out.push(e.key);
+    }
+    return out;
+  }
+
   /** The oldest live entry, dropping removed ones from the front of the queue. */
   private oldest(): Entry<T> | null {
     const q = this.queue;

@@ -4,7 +4,7 @@
  * Specs are compiled once per process and shared; detectors wrap them in their own DateTemplate.
  */
 import type { ErrorLocation } from '../../errors.ts';
-import { createSpec, type TemplateSpec } from './template.ts';
+import { createSpec, patternKey, type TemplateSpec } from './template.ts';
 import { unboundPattern } from './template-regex.ts';
 
 /** The 17 built-in patterns, in the order they are tried. */
@@ -47,6 +47,8 @@ export interface DefaultEntry {
   spec: TemplateSpec;
   /** 100 for the line-anchored copies (preferred when sorting), 1 for the originals. */
   weight: number;
+  /** A line-anchored copy's datepattern key (patternKey of the text it was made from). */
+  key?: string;
 }
 
 let baseSpecs: TemplateSpec[] | null = null;
@@ -68,8 +70,9 @@ export function defaultTemplateList(): readonly DefaultEntry[] {
   const originals: DefaultEntry[] = [];
   for (const spec of defaultBaseSpecs()) {
     if (!spec.name.startsWith('{^LN-BEG}') && !spec.name.startsWith('^')) {
-      const copy = createSpec(`{^LN-BEG}${spec.pattern ?? spec.name}`, { builtin: true });
-      if (copy.name !== spec.name) anchored.push({ spec: copy, weight: 100 });
+      const text = `{^LN-BEG}${spec.pattern ?? spec.name}`;
+      const copy = createSpec(text, { builtin: true });
+      if (copy.name !== spec.name) anchored.push({ spec: copy, weight: 100, key: patternKey(text) });
     }
     originals.push({ spec, weight: 1 });
   }

@@ -13,7 +13,7 @@ import { DateError } from '../../errors.ts';
 import { defaultTemplateList, expandDatePlaceholder } from './defaults.ts';
 import { MatchResult } from './matcher.ts';
 import { FieldConverter } from './strptime.ts';
-import { createSpec, DateTemplate, type TemplateSpec } from './template.ts';
+import { createSpec, DateTemplate, patternKey, type TemplateSpec } from './template.ts';
 import { LINE_BEGIN } from './template-regex.ts';
 import { parseTimeZone } from './timezone.ts';
 
@@ -58,6 +58,8 @@ export class DateDetector {
 
   private readonly rawPattern: string | null;
   private readonly names = new Set<string>();
+  /** Templates made from plain datepattern lines, by patternKey (see shareAnchoredWeights). */
+  private readonly patternTemplates = new Map<string, DateTemplate>();
   private readonly converter: FieldConverter;
   private readonly now: () => number;
   /** `now` read at most once per line: every use within one line sees the same instant. */
@@ -145,12 +147,13 @@ export class DateDetector {
   // ---- template list -------------------------------------------------------------------------
 
   private appendPattern(pattern: string, where: ErrorLocation): void {
-    const key = pattern.includes('%') ? pattern : pattern.toUpperCase();
+    const key = patternKey(pattern);
     if (key === '{^LN-BEG}') {
       this.addDefaults(true);
     } else if (key === '{DEFAULT}') {
       // fail2ban adds nothing here (its filter rejects every template); an otherwise empty list then
       // falls back to the full defaults on the first line
+      this.shareAnchoredWeights();
     } else if (key.includes('{DATE}')) {
       const ignoreDuplicates = this.templates.length > 0;
       for (const spec of expandDatePlaceholder(pattern, where)) this.append(spec, 1, ignoreDuplicates, where);
@@ -158,10 +161,25 @@ export class DateDetector {
       this.append(createSpec('{UNB}^', { builtin: true, where }), 1, false, where);
     } else {
       this.append(createSpec(pattern, { builtin: false, where }), 1, false, where);
+      this.patternTemplates.set(key, this.templates[this.templates.length - 1]!);
+    }
+  }
+
+  /**
+   * fail2ban shares one template object per datepattern key, and building its default list sets the
+   * weight of each line-anchored copy to 100: a datepattern line that is one of those copies (e.g.
+   * `{^LN-BEG}Epoch`) then sorts with weight 100 too, once the defaults are in use.
+   */
+  private shareAnchoredWeights(): void {
+    if (this.patternTemplates.size === 0) return;
+    for (const { weight, key } of defaultTemplateList()) {
+      const t = key !== undefined ? this.patternTemplates.get(key) : undefined;
+      if (t !== undefined) t.templateWeight = weight;
     }
   }
 
   private addDefaults(lineAnchoredOnly: boolean): void {
+    this.shareAnchoredWeights();
     const ignoreDuplicates = this.templates.length > 0;
     for (const { spec, weight } of defaultTemplateList()) {
       if (lineAnchoredOnly && !(spec.flags & LINE_BEGIN)) continue;

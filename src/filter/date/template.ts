@@ -33,14 +33,18 @@ const EPOCH_PLACEHOLDER = /(?<!\\)\{L?EPOCH\}/gi;
 const EPOCH_SECONDS = '\\d{10,11}\\b(?:\\.\\d{3,6})?';
 const EPOCH_LONG = '\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?';
 
+/** What identifies a datepattern value: keywords are case-insensitive unless it has a % directive. */
+export function patternKey(pattern: string): string {
+  return pattern.includes('%') ? pattern : pattern.toUpperCase();
+}
+
 /**
  * The template for one datepattern line (after the `{DEFAULT}`/`{^LN-BEG}`/`{DATE}`/`{NONE}` values
  * have been handled by the detector): keyword templates (EPOCH, LEPOCH, TAI64N, with `^`/`{^LN-BEG}`
  * anchors), `{EPOCH}`/`{LEPOCH}` placeholders, or a strptime-like pattern.
  */
 export function createSpec(pattern: string, opts: SpecOptions): TemplateSpec {
-  // keywords are case-insensitive unless the value has a % directive
-  const key = pattern.includes('%') ? pattern : pattern.toUpperCase();
+  const key = patternKey(pattern);
   if (key.includes('EPOCH')) {
     EPOCH_PLACEHOLDER.lastIndex = 0;
     if (EPOCH_PLACEHOLDER.test(pattern)) return epochPatternSpec(pattern, key.includes('LEPOCH'), opts);
@@ -121,8 +125,11 @@ const CACHE_SLOTS = 64;
 /** One detector's use of a template. */
 export class DateTemplate {
   readonly spec: TemplateSpec;
-  /** Sorting weight of the template itself: 100 for the line-anchored copies of the defaults. */
-  readonly templateWeight: number;
+  /**
+   * Sorting weight of the template itself: 100 for the line-anchored copies of the defaults (and
+   * for a datepattern line that is one of them, see DateDetector), else 1.
+   */
+  templateWeight: number;
   /** Lines this template won. */
   hits = 0;
   /** Epoch seconds (wall clock) of the last win. */

@@ -7,18 +7,24 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_USAGE, parseBenchArgs, printFigure, type FigureBenchmark } from './lib/figure.ts';
+import { BENCH_USAGE, VALUE_FLAGS, parseBenchArgs, printFigure, type FigureBenchmark } from './lib/figure.ts';
 import { describeMachine, formatMachine } from './lib/machine.ts';
 import { RESULTS_DIR, ensureDir } from './lib/paths.ts';
 import { figureTable, writeResult, type FigureResult } from './lib/results.ts';
 import { regexThroughput } from './regex-throughput.ts';
+import { latency } from './latency.ts';
+import { overshoot } from './overshoot.ts';
+import { liveIngest } from './live-ingest.ts';
+import { memory } from './memory.ts';
+import { journalBench } from './journal.ts';
+import { nftRestore } from './nft-restore.ts';
 
 /** Every figure that has a benchmark, in figure order. bench/README.md describes the others. */
-const FIGURES: FigureBenchmark[] = [regexThroughput];
+const FIGURES: FigureBenchmark[] = [regexThroughput, latency, overshoot, liveIngest, journalBench, nftRestore, memory];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  // Positional arguments name figures; everything else is an option (--lines/--runs take a value).
+  // Positional arguments name figures; everything else is an option (VALUE_FLAGS take a value).
   const names: string[] = [];
   const flagArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -26,7 +32,7 @@ async function main(): Promise<number> {
     if (!a.startsWith('-')) names.push(a);
     else {
       flagArgs.push(a);
-      if ((a === '--lines' || a === '--runs') && i + 1 < argv.length) flagArgs.push(argv[++i]!);
+      if (VALUE_FLAGS.has(a) && i + 1 < argv.length) flagArgs.push(argv[++i]!);
     }
   }
   let opts;

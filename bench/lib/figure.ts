@@ -15,6 +15,12 @@ export interface BenchOptions {
   install?: boolean;
   /** Rebuild dist/ when it is older than src/ (default true). */
   build?: boolean;
+  /** Trials per daemon (figure 2: ban latency; figure 3: per rate). */
+  trials?: number;
+  /** Rates in lines/s (figure 3: attempts/s, comma list; figure 4: the live writer's rate, first value). */
+  rates?: number[];
+  /** Active bans (figure 7's "with N bans" case); figure 4: addresses in the ban burst. */
+  bans?: number;
   /** Progress messages (stderr). */
   log?: (msg: string) => void;
 }
@@ -31,7 +37,13 @@ export const BENCH_USAGE = `options:
   --runs N        repetitions per tool, median reported (default 3)
   --no-install    do not apt-get install missing peers
   --no-build      do not rebuild dist/ when it is older than src/
+  --trials N      trials per daemon (figures 2, 3)
+  --rate R[,R..]  rate(s) in lines/s (figure 3: attempt rates; figure 4: the writer's rate)
+  --bans N        figure 7: active bans restored at start; figure 4: addresses in the ban burst
   -h, --help      this help`;
+
+/** Flags that take a value (`npm run bench` must not read the value as a figure name). */
+export const VALUE_FLAGS = new Set(['--lines', '--runs', '--trials', '--rate', '--bans']);
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean } {
   const { values } = parseArgs({
@@ -41,6 +53,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
       runs: { type: 'string' },
       'no-install': { type: 'boolean' },
       'no-build': { type: 'boolean' },
+      trials: { type: 'string' },
+      rate: { type: 'string' },
+      bans: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +70,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
     runs: positiveInt('runs', values.runs),
     install: !values['no-install'],
     build: !values['no-build'],
+    trials: positiveInt('trials', values.trials),
+    bans: positiveInt('bans', values.bans),
+    rates: values.rate === undefined ? undefined : values.rate.split(',').map((r) => positiveInt('rate', r.trim())!),
     help: !!values.help,
     log: (msg) => process.stderr.write(`${msg}\n`),
   };

@@ -179,6 +179,24 @@ export class CommandAction implements JailAction {
     });
   }
 
+  /**
+   * `set JAIL action ACT PROPERTY VALUE`: changes an operation or a property in place, like
+   * fail2ban's CommandAction.__setattr__: the substitution cache is dropped, the started/banned
+   * state is kept. `bantime` (a dynamic tag) is ignored; `timeout` must already be in seconds.
+   */
+  setProperty(key: string, value: string): void {
+    if (key === 'bantime') return;
+    const def = this.definition;
+    if ((OPERATIONS as readonly string[]).includes(key)) def.commands[key as Operation] = value;
+    else if (key === 'timeout') def.timeout = Number(value);
+    else if (key === 'actionstart_on_demand') def.actionstartOnDemand = value === '' ? null : /^(1|on|true|yes)$/i.test(value.trim());
+    else if (key === 'actionrepair_on_unban') def.actionrepairOnUnban = /^(1|on|true|yes)$/i.test(value.trim());
+    else if (key === 'norestored') def.norestored = /^(1|on|true|yes)$/i.test(value.trim());
+    else def.properties[key] = value;
+    if (!key.startsWith('_')) this.props[key] = value;
+    this.resolvedByFamily.clear();
+  }
+
   /** Bumps the jail epoch (tickets banned before will be rebanned on their next "already banned"). */
   invalidateBanEpoch(): void {
     if (this.ctx.epoch) {

@@ -87,6 +87,8 @@ export interface BanManagerOptions {
 const FAMILY_CODE: Record<Family, number> = { inet4: 1, inet6: 2 };
 const CODE_FAMILY: (Family | null)[] = [null, 'inet4', 'inet6'];
 const RESTORED = 4;
+/** "Restore Ban" lines logged at NOTICE per restore; the rest at DEBUG. */
+const RESTORE_LOG_LINES = 10_000;
 /** Longest delay Node timers accept; longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -318,16 +320,66 @@ export class BanManager {
       maxtime: this.#increment?.maxtime ?? null,
       ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
     });
-    const restored: BanTicket[] = [];
-    for (const t of rows) {
-      if (this.#slotOf.has(t.id) || opts.skip?.(t)) continue;
-      const slot = this.#insert(t, t.bantime, t.banCount, true);
-      restored.push(this.#ticket(slot));
-      this.#log('notice', `[${this.jail}] Restore Ban ${t.id}`);
-    }
+    const count = { n: 0 };
+    const restored = this.#restoreTickets(rows, opts.skip, count);
+    this.#restoreSummary(count.n);
     this.#arm();
     if (restored.length) this.#onBan(restored);
     return restored;
+  }
+
+  /**
+   * Like `restore`, for big stores: reads the store page by page and yields each page's restored
+   * tickets as soon as they are in the ban list, WITHOUT calling onBan: the caller hands them to
+   * the actions (the jail streams them into one nftables transaction while later pages are read).
+   * The unban timer is armed when the generator finishes (or is abandoned by `return()`).
+   */
+  *restoreChunks(opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean; pageSize?: number } = {}): Generator<BanTicket[]> {
+    if (!this.#store) return;
+    const now = this.#clock.now();
+    const pages = this.#store.currentBanPages(
+      this.jail,
+      now,
+      {
+        jailBantime: this.bantime,
+        increment: this.#increment !== null,
+        maxtime: this.#increment?.maxtime ?? null,
+        ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
+      },
+      opts.pageSize,
+    );
+    const count = { n: 0 };
+    try {
+      for (const page of pages) {
+        const restored = this.#restoreTickets(page, opts.skip, count);
+        if (restored.length) yield restored;
+      }
+    } finally {
+      this.#restoreSummary(count.n);
+      this.#arm();
+    }
+  }
+
+  /**
+   * Inserts the store's tickets not yet banned (and not skipped); they are reported as they are.
+   * Like fail2ban, each gets a NOTICE "Restore Ban" line, but only the first RESTORE_LOG_LINES of
+   * a restore: the rest go to DEBUG (formatting a million lines cost more than loading them into nftables).
+   */
+  #restoreTickets(rows: BanTicket[], skip: ((ticket: BanTicket) => boolean) | undefined, count: { n: number }): BanTicket[] {
+    const restored: BanTicket[] = [];
+    for (const t of rows) {
+      if (this.#slotOf.has(t.id) || skip?.(t)) continue;
+      this.#insert(t, t.bantime, t.banCount, true);
+      restored.push(t);
+      this.#log(++count.n <= RESTORE_LOG_LINES ? 'notice' : 'debug', `[${this.jail}] Restore Ban ${t.id}`);
+    }
+    return restored;
+  }
+
+  #restoreSummary(n: number): void {
+    if (n > RESTORE_LOG_LINES) {
+      this.#log('notice', `[${this.jail}] Restored ${n} bans (${n - RESTORE_LOG_LINES} "Restore Ban" lines beyond the first ${RESTORE_LOG_LINES} at DEBUG level)`);
+    }
   }
 
   // ---- "Failure found" hook of the increment (§4.5) -----------------------
@@ -505,7 +557,7 @@ export class BanManager {
     if (ip !== derivedIp) this.#ipOverride.set(slot, ip);
     const matches = req.matches ?? [];
     const data = req.data ?? {};
-    if (matches.length || Object.keys(data).length) this.#extra.set(slot, { matches, data });
+    if (matches.length || !isEmpty(data)) this.#extra.set(slot, { matches, data });
     this.#slotOf.set(req.id, slot);
     if (bantime >= 0) this.#heap.push(slot);
     this.#total += 1;
@@ -549,4 +601,10 @@ export class BanManager {
     }
     return tickets;
   }
+}
+
+/** True for `{}` (without allocating a key array: restores check a million of them). */
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
 }

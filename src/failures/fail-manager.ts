@@ -9,6 +9,10 @@
  * The caller bans in the same turn: `addFailure` removes a ticket that reached
  * maxretry from the list and returns it with `banReady: true`; there is no
  * queue or timer between that failure and the ban.
+ *
+ * With `trackChanges` the manager remembers which IDs changed so the store can
+ * persist open tickets incrementally (`drainChanges`, written with the read
+ * positions) and a restart goes on counting (`restore`).
  */
 import type { Family } from '../net/ip.ts';
 import type { Failure } from '../filter/failure.ts';
@@ -18,6 +22,8 @@ export interface FailManagerOptions {
   maxRetry?: number;
   findTime?: number;
   maxMatches?: number;
+  /** Remember changed IDs for `drainChanges` (the store persists them). */
+  trackChanges?: boolean;
 }
 
 /** The failures of one ID inside the current findtime window. */
@@ -53,11 +59,44 @@ export class FailManager {
   maxMatches: number;
   #tickets = new Map<string, FailTicket>();
   #total = 0;
+  /** IDs whose ticket changed or went away since the last drainChanges (null: not tracking). */
+  #changed: Set<string> | null;
 
   constructor(opts: FailManagerOptions = {}) {
     this.maxRetry = opts.maxRetry ?? 3;
     this.findTime = opts.findTime ?? 600;
     this.maxMatches = opts.maxMatches ?? 5;
+    this.#changed = opts.trackChanges ? new Set() : null;
+  }
+
+  /** Number of changed IDs not yet drained. */
+  get pendingChanges(): number {
+    return this.#changed?.size ?? 0;
+  }
+
+  /** Tickets changed since the last call (to write) and IDs whose ticket is gone (to delete). */
+  drainChanges(): { upsert: FailTicket[]; remove: string[] } {
+    const upsert: FailTicket[] = [];
+    const remove: string[] = [];
+    if (this.#changed) {
+      for (const id of this.#changed) {
+        const t = this.#tickets.get(id);
+        if (t) upsert.push(t);
+        else remove.push(id);
+      }
+      this.#changed.clear();
+    }
+    return { upsert, remove };
+  }
+
+  /**
+   * Puts back tickets saved before a restart. They keep their window and count;
+   * "Total failed" counts only failures seen since this start.
+   */
+  restore(tickets: readonly FailTicket[]): void {
+    for (const t of tickets) {
+      this.#tickets.set(t.id, { ...t, matches: this.#keepMatches([...t.matches]), data: { ...t.data } });
+    }
   }
 
   /** "Currently failed": IDs with an open ticket. */
@@ -114,6 +153,7 @@ export class FailManager {
       this.#tickets.set(failure.id, ticket);
     }
     this.#total += 1;
+    this.#changed?.add(ticket.id);
     return this.#checkBan(ticket);
   }
 
@@ -129,6 +169,7 @@ export class FailManager {
     ticket.retry += count;
     ticket.failures += 1;
     this.#total += 1;
+    this.#changed?.add(ticket.id);
     return this.#checkBan(ticket);
   }
 
@@ -166,6 +207,7 @@ export class FailManager {
     for (const [id, t] of this.#tickets) {
       if (t.lastTime <= limit) {
         this.#tickets.delete(id);
+        this.#changed?.add(id);
         removed++;
       }
     }
@@ -173,10 +215,12 @@ export class FailManager {
   }
 
   remove(id: string): boolean {
+    this.#changed?.add(id);
     return this.#tickets.delete(id);
   }
 
   clear(): void {
+    if (this.#changed) for (const id of this.#tickets.keys()) this.#changed.add(id);
     this.#tickets.clear();
   }
 }

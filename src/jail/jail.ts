@@ -9,7 +9,7 @@
 import { lookup } from 'node:dns/promises';
 import type { ActionDefinition, JailDefinition } from '../config/types.ts';
 import { createJailAction, type JailAction, type BanEpoch, type KeyedSerialQueue } from '../actions/index.ts';
-import type { NftBatcher, NftRunner } from '../actions/index.ts';
+import { NftAction, type NftBatcher, type NftRunner } from '../actions/index.ts';
 import { BanManager, type BanOutcome, type UnbanReason } from '../bans/ban-manager.ts';
 import type { BanTicket } from '../bans/ticket.ts';
 import { FailManager, type FailTicket } from '../failures/fail-manager.ts';
@@ -19,6 +19,7 @@ import type { Failure } from '../filter/failure.ts';
 import { formatTime, type NamedLogger } from '../log/logger.ts';
 import { canonicalIp, parseIp } from '../net/ip.ts';
 import type { EventHub } from '../server/events.ts';
+import type { ErrorLocation } from '../errors.ts';
 import { FileSource, type FileSourceStatus } from '../sources/file-source.ts';
 import { JournalSource, type JournalSourceStatus } from '../sources/journal-source.ts';
 import type { JournalLine } from '../sources/journal-line.ts';
@@ -51,7 +52,8 @@ type Pending = { failure: Failure; needsDns: boolean };
 export class Jail {
   readonly name: string;
   def: JailDefinition;
-  readonly filter: Filter;
+  /** Replaced as a whole by `replaceFilter` (runtime `set JAIL addfailregex` ...). */
+  filter: Filter;
   readonly failManager: FailManager;
   readonly banManager: BanManager;
   readonly ignore: IgnoreList;
@@ -73,27 +75,8 @@ export class Jail {
     this.def = def;
     this.#deps = deps;
     this.#now = deps.now ?? (() => Date.now() / 1000);
-    const f = def.filter;
-    this.filter = new Filter(
-      {
-        prefregex: f.prefregex,
-        failregex: f.failregex,
-        ignoreregex: f.ignoreregex,
-        maxlines: f.maxlines,
-        datepattern: f.datepattern,
-        logtimezone: def.logtimezone,
-        usedns: def.usedns,
-        where: { file: def.source.file, line: def.source.line, section: def.name },
-      },
-      {
-        checkAllRegex: false,
-        checkFindTime: true,
-        findtime: def.findtime,
-        now: this.#now,
-        onWarning: (m) => deps.log.filter.warning(`[${this.name}] ${m}`),
-      },
-    );
-    this.failManager = new FailManager({ maxRetry: def.maxretry, findTime: def.findtime, maxMatches: def.maxmatches });
+    this.filter = this.#makeFilter(def, { file: def.source.file, line: def.source.line, section: def.name });
+    this.failManager = new FailManager({ maxRetry: def.maxretry, findTime: def.findtime, maxMatches: def.maxmatches, trackChanges: deps.store !== null });
     this.ignore = new IgnoreList({
       jail: def.name,
       ignoreSelf: def.ignoreself,
@@ -124,6 +107,29 @@ export class Jail {
       log: (level, m) => deps.log.actions[level](m),
     });
     for (const a of def.actions) this.addActionDefinition(a);
+  }
+
+  #makeFilter(def: JailDefinition, where: ErrorLocation): Filter {
+    const f = def.filter;
+    return new Filter(
+      {
+        prefregex: f.prefregex,
+        failregex: f.failregex,
+        ignoreregex: f.ignoreregex,
+        maxlines: f.maxlines,
+        datepattern: f.datepattern,
+        logtimezone: def.logtimezone,
+        usedns: def.usedns,
+        where,
+      },
+      {
+        checkAllRegex: false,
+        checkFindTime: true,
+        findtime: def.findtime,
+        now: this.#now,
+        onWarning: (m) => this.#deps.log.filter.warning(`[${this.name}] ${m}`),
+      },
+    );
   }
 
   addActionDefinition(def: ActionDefinition): JailAction {
@@ -167,7 +173,13 @@ export class Jail {
 
   async start(): Promise<void> {
     const log = this.#deps.log.jail;
-    this.#deps.store?.addJail(this.name);
+    const store = this.#deps.store;
+    if (store) {
+      store.addJail(this.name);
+      // go on counting where the last run stopped: the tickets match the stored read positions
+      this.failManager.restore(store.loadFailures(this.name, this.#now() - this.def.findtime));
+      store.trackFailures(this.name, this.failManager);
+    }
     for (const a of this.actions) {
       try {
         await a.start();
@@ -175,18 +187,26 @@ export class Jail {
         this.#error(`Failed to start action '${a.name}': ${(e as Error).message}`);
       }
     }
-    // restore active bans as one batch: the actions receive them in one go
-    this.banManager.restore({
+    const restoreOpts = {
       maxMatches: this.def.maxmatches,
-      skip: (t) => this.ignore.isIgnoredSync({ id: t.id, ip: t.ip, family: t.family })?.ignored === true,
-    });
+      skip: (t: BanTicket) => this.ignore.isIgnoredSync({ id: t.id, ip: t.ip, family: t.family })?.ignored === true,
+    };
+    // restore active bans: streamed page by page into ONE nft transaction when a native nftables
+    // action takes them (the store is read while nft parses), else as one batch for all actions
+    const bulk = this.actions.filter((a): a is NftAction => a instanceof NftAction && !a.norestored);
+    if (bulk.length === 1 && this.#deps.store) this.#restoring.push(this.#streamRestore(bulk[0]!, restoreOpts));
+    else this.banManager.restore(restoreOpts);
     this.#startSource();
+    // bulk restores (native nftables: one transaction) finish before the jail counts as started,
+    // so READY means the restored bans are in the firewall
+    await Promise.allSettled(this.#restoring.splice(0));
     this.started = true;
     log.info(`Jail '${this.name}' started`);
     this.#deps.events.publish({ type: 'jail.start', time: this.#now(), jail: this.name });
   }
 
-  #startSource(): void {
+  /** `cursor`: where a restarted journal reader goes on (default: the stored cursor). */
+  #startSource(cursor?: string): void {
     const def = this.def;
     const store = this.#deps.store;
     const log = this.#deps.log.filter;
@@ -208,7 +228,7 @@ export class Jail {
         backendOptions: def.backendOptions,
         findtime: def.findtime,
         logencoding: def.logencoding,
-        cursor: stored?.cursor ?? null,
+        cursor: cursor ?? stored?.cursor ?? null,
         setCursor: (cursor, time) => store?.setJournalCursor(this.name, cursor, time),
         onEntries: (entries, ctx) => this.processJournal(entries, ctx),
         logger: srcLog,
@@ -254,12 +274,15 @@ export class Jail {
     }
     this.banManager.close();
     this.#deps.store?.flush();
+    this.#deps.store?.untrackFailures(this.name, this.failManager);
     this.started = false;
     this.#deps.log.jail.info(`Jail '${this.name}' stopped`);
     this.#deps.events.publish({ type: 'jail.stop', time: this.#now(), jail: this.name });
   }
 
   #actionWork = new Set<Promise<unknown>>();
+  /** Bulk restores started by the current `start()`. */
+  #restoring: Promise<unknown>[] = [];
   #track(p: Promise<unknown>): void {
     this.#actionWork.add(p);
     p.finally(() => this.#actionWork.delete(p)).catch(() => {});
@@ -417,7 +440,38 @@ export class Jail {
 
   // ---------------------------------------------------------------- bans → actions
 
-  #onBan(tickets: BanTicket[]): void {
+  /** Restores the store's bans into `nft` in one transaction (see `start`); the other actions get them per ticket. */
+  async #streamRestore(nft: NftAction, opts: { maxMatches: number; skip: (t: BanTicket) => boolean }): Promise<void> {
+    const chunks = this.banManager.restoreChunks(opts);
+    const publish = (chunk: BanTicket[]) => this.#onBan(chunk, nft);
+    // next() by hand: when nft fails and the stream abandons this generator, `chunks` stays open for the fallback
+    function* tickets(): Generator<BanTicket> {
+      for (let c = chunks.next(); !c.done; c = chunks.next()) {
+        publish(c.value);
+        yield* c.value;
+      }
+    }
+    const work = (async () => {
+      try {
+        const r = await nft.restore(tickets());
+        this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${nft.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
+      } catch (e) {
+        // one broken transaction must not leave the firewall empty: the batcher isolates bad elements
+        this.#error(`Failed to restore bans of jail '${this.name}' with action '${nft.name}' in one transaction: ${(e as Error).message}`);
+        for (let c = chunks.next(); !c.done; c = chunks.next()) publish(c.value);
+        const again = [...this.banManager.tickets()].filter((t) => t.restored);
+        await Promise.allSettled(
+          again.map((t) =>
+            nft.ban(t).catch((err) => this.#error(`Failed to execute ban jail '${this.name}' action '${nft.name}' info '${t.id}': ${(err as Error).message}`)),
+          ),
+        );
+      }
+    })();
+    this.#track(work);
+    return work;
+  }
+
+  #onBan(tickets: BanTicket[], except?: JailAction): void {
     for (const t of tickets) {
       this.#deps.events.publish({
         type: t.restored ? 'restore' : 'ban',
@@ -429,6 +483,24 @@ export class Jail {
       });
     }
     for (const a of this.actions) {
+      if (a === except) continue;
+      // the bans restored at start come in one call: the native nftables action loads them in one transaction
+      if (a instanceof NftAction && tickets[0]?.restored) {
+        if (a.norestored) continue;
+        const work = a
+          .restore(tickets)
+          .then(
+            (r) => this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${a.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`),
+            (e) => {
+              // one broken transaction must not leave the firewall empty: fall back to the batcher, which isolates bad elements
+              this.#error(`Failed to restore bans of jail '${this.name}' with action '${a.name}' in one transaction: ${(e as Error).message}`);
+              return Promise.allSettled(tickets.map((t) => a.ban(t).catch((err) => this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(err as Error).message}`))));
+            },
+          );
+        this.#restoring.push(work);
+        this.#track(work);
+        continue;
+      }
       for (const t of tickets) {
         if (t.restored && a.norestored) continue;
         this.#track(
@@ -466,6 +538,63 @@ export class Jail {
         );
       }
     }
+  }
+
+  // ---------------------------------------------------------------- runtime changes (set JAIL ...)
+
+  /**
+   * Makes `def` the jail's definition after building its filter; a regex or date pattern that
+   * does not compile throws and leaves the running filter as it was. The line buffer and the
+   * multi-line session cache start empty.
+   */
+  replaceFilter(def: JailDefinition): void {
+    const filter = this.#makeFilter(def, { section: this.name });
+    filter.inOperation = this.filter.inOperation;
+    this.filter = filter;
+    this.def = def;
+  }
+
+  /** Re-creates the log source from `def` (journal: resumes at its cursor; files: at the stored positions). */
+  async restartSource(): Promise<void> {
+    const old = this.source;
+    if (!old) return;
+    this.source = null;
+    await old.stop();
+    this.#startSource(old instanceof JournalSource ? old.cursor : undefined);
+  }
+
+  /** `set JAIL addaction`: adds an action; it starts at once when the jail runs. */
+  async addAction(def: ActionDefinition): Promise<JailAction> {
+    const action = this.addActionDefinition(def);
+    if (this.started) {
+      try {
+        await action.start();
+      } catch (e) {
+        this.#error(`Failed to start action '${action.name}': ${(e as Error).message}`);
+      }
+    }
+    return action;
+  }
+
+  /** `set JAIL delaction`: the action lifts its current bans (flush or per ticket), runs actionstop and is dropped. */
+  async removeAction(name: string): Promise<boolean> {
+    const i = this.actions.findIndex((a) => a.name === name);
+    if (i < 0) return false;
+    const [action] = this.actions.splice(i, 1);
+    if (!this.started) return true;
+    const tickets = [...this.banManager.tickets()];
+    try {
+      if (action!.hasFlush && tickets.length) await action!.flush();
+      else for (const t of tickets) await action!.unban(t);
+    } catch (e) {
+      this.#error(`Failed to unban with removed action '${name}': ${(e as Error).message}`);
+    }
+    try {
+      await action!.stop();
+    } catch (e) {
+      this.#error(`Failed to stop action '${name}': ${(e as Error).message}`);
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- commands

@@ -162,7 +162,11 @@ export interface DaemonApi {
 
   // --- actions ---
   actionNames(jail: string): MaybePromise<string[]>;
-  addAction(jail: string, action: string, pythonFile?: string, kwargs?: unknown): MaybePromise<void>;
+  /**
+   * `set JAIL addaction ACT [PYFILE KWARGS]`: returns the name the action got (`dummy[target=/x]`
+   * → `dummy`); void = ACT as given.
+   */
+  addAction(jail: string, action: string, pythonFile?: string, kwargs?: unknown): MaybePromise<string | void>;
   delAction(jail: string, action: string): MaybePromise<void>;
   actionProperties(jail: string, action: string): MaybePromise<string[]>;
   actionMethods(jail: string, action: string): MaybePromise<string[]>;

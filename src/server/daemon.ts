@@ -6,9 +6,29 @@
  */
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadConfig, MOAT_DAEMON_SETTINGS, parseTimeValue, type DaemonSettings, type JailDefinition, type LoadedConfig } from '../config/index.ts';
-import { KeyedSerialQueue, NftBatcher, NftRunner } from '../actions/index.ts';
-import { InvalidArgumentError, MoatError, UnknownJailError } from '../errors.ts';
+import {
+  DEFAULT_BANTIME_FORMULA,
+  loadConfig,
+  MOAT_DAEMON_SETTINGS,
+  parseConfigBool,
+  parseConfigInt,
+  parseIgnoreCache,
+  parseReference,
+  parseTimeValue,
+  readAction,
+  type ActionDefinition,
+  type BantimeIncrement,
+  type DaemonSettings,
+  type FilterDefinition,
+  type JailDefinition,
+  type LoadedConfig,
+} from '../config/index.ts';
+import { CommandAction, emptyCommands, KeyedSerialQueue, NftBatcher, NftRunner } from '../actions/index.ts';
+import { compileBanTimeFunction, type BanTimeIncrementOptions } from '../bans/increment.ts';
+import { ConfigNotFoundError, InvalidArgumentError, MoatError, UnknownJailError } from '../errors.ts';
+import { createLineDecoder } from '../sources/encoding.ts';
+import { resolveFileBackend } from '../sources/file-source.ts';
+import { journalMatchArgs } from '../sources/journal-source.ts';
 import { Jail } from '../jail/jail.ts';
 import { Logger, levelLabel, parseLevel, type NamedLogger } from '../log/logger.ts';
 import { canonicalIp } from '../net/ip.ts';
@@ -368,13 +388,26 @@ export class Daemon implements DaemonApi {
     return n;
   }
 
-  addJail(jail: string, _backend: string): void {
+  /**
+   * `add JAIL [BACKEND]`: an empty jail (no regexes, log paths or actions) that `set` commands
+   * fill and `start JAIL` starts, as fail2ban's configuration stream does.
+   */
+  addJail(jail: string, backend: string): void {
     if (this.jails.has(jail)) throw new DuplicateJailError(jail);
-    throw new InvalidCommandError(`'add' of a jail at runtime is not supported; define [${jail}] in the configuration and reload`);
+    const ref = parseReference(backend, { option: 'backend' });
+    if (!ref.name.toLowerCase().startsWith('systemd')) resolveFileBackend(ref.name);
+    const def = emptyJailDefinition(jail, ref.name, ref.options);
+    this.#log.jail.info(`Creating new jail '${jail}'`);
+    this.jails.set(jail, this.#createJail(def));
   }
 
   async startJail(jail: string): Promise<void> {
-    if (this.jails.has(jail)) return;
+    const running = this.jails.get(jail);
+    if (running) {
+      // a jail made by `add` starts here; a running one is left alone
+      if (!running.started) await running.start();
+      return;
+    }
     await this.reload(jail, { restart: false, unban: false, ifExists: false });
   }
 
@@ -463,8 +496,11 @@ export class Daemon implements DaemonApi {
         return j.failManager.findTime;
       case 'bantime':
         return j.banManager.bantime;
-      case 'datepattern':
-        return d.filter.datepattern === null ? [null, 'Default Detectors'] : [d.filter.datepattern, j.filter.dateDetector.describe()];
+      case 'datepattern': {
+        // fail2ban: (first template's pattern, its name), or (None, "Default Detectors")
+        const info = j.filter.dateDetector.patternInfo();
+        return [info.pattern, info.name];
+      }
       case 'logtimezone':
         return d.logtimezone;
       case 'maxretry':
@@ -490,8 +526,11 @@ export class Daemon implements DaemonApi {
     }
   }
 
-  setJailOption(name: string, option: JailScalarOption, value: string | number | boolean): void {
+  async setJailOption(name: string, option: JailScalarOption, value: string | number | boolean): Promise<void> {
     const j = this.#jail(name);
+    const text = String(value);
+    // fail2ban: an empty value (or None) unsets the option
+    const unset = text === '' || text === 'None';
     switch (option) {
       case 'idle':
         j.idle = value === true || /^(on|true|yes|1)$/i.test(String(value));
@@ -521,8 +560,102 @@ export class Daemon implements DaemonApi {
         j.def.ignoreself = value === true || /^(on|true|yes|1)$/i.test(String(value));
         (j.ignore as unknown as { ignoreSelf: boolean }).ignoreSelf = j.def.ignoreself;
         return;
+      case 'ignorecommand':
+        j.def.ignorecommand = text === '' ? null : text;
+        j.ignore.ignoreCommand = j.def.ignorecommand;
+        return;
+      case 'ignorecache': {
+        const cache = unset ? null : parseIgnoreCache(text, { section: name, option });
+        (j.ignore as { ignoreCache: typeof cache }).ignoreCache = cache;
+        j.def.ignorecache = cache;
+        return;
+      }
+      case 'prefregex':
+        this.#applyFilter(j, { prefregex: text === '' ? null : text });
+        return;
+      case 'maxlines':
+        this.#applyFilter(j, { maxlines: Math.max(1, Number(value)) });
+        return;
+      case 'datepattern':
+        this.#applyFilter(j, { datepattern: unset || text.trim() === '' ? null : text });
+        return;
+      case 'logtimezone':
+        this.#applyFilter(j, {}, { logtimezone: unset ? null : text });
+        return;
+      case 'usedns': {
+        let mode = text.trim().toLowerCase();
+        if (!['yes', 'warn', 'no', 'raw'].includes(mode)) {
+          this.#log.jail.error(`Incorrect value ${JSON.stringify(text)} specified for usedns. Using safe "no"`);
+          mode = 'no';
+        }
+        this.#applyFilter(j, { usedns: mode }, { usedns: mode });
+        return;
+      }
+      case 'logencoding': {
+        createLineDecoder(text, { section: name, option });
+        const changed = text !== j.def.logencoding;
+        j.def.logencoding = text;
+        // the reader decodes with the encoding it was made with: a new one takes over where it stopped
+        if (changed) await j.restartSource();
+        return;
+      }
+      case 'bantime.increment':
+      case 'bantime.factor':
+      case 'bantime.formula':
+      case 'bantime.multipliers':
+      case 'bantime.maxtime':
+      case 'bantime.rndtime':
+      case 'bantime.overalljails':
+        this.#setBantimeExtra(j, option.slice('bantime.'.length), text, unset);
+        return;
       default:
-        throw new InvalidCommandError(`Invalid command: set ${option} at runtime is not supported yet; change the configuration and reload`);
+        throw new InvalidCommandError(`Invalid command '${option}' (no set action or not yet implemented)`);
+    }
+  }
+
+  /**
+   * Rebuilds the jail's filter with `changes`; a regex, date pattern or time zone that does not
+   * compile throws before anything changed.
+   */
+  #applyFilter(j: Jail, changes: Partial<FilterDefinition>, jailChanges: Partial<JailDefinition> = {}): void {
+    j.replaceFilter({ ...j.def, ...jailChanges, filter: { ...j.def.filter, ...changes } });
+  }
+
+  /** `set JAIL bantime.OPT VALUE` (§4.5): validated and compiled first, then applied to the ban manager. */
+  #setBantimeExtra(j: Jail, opt: string, text: string, unset: boolean): void {
+    const where = { section: j.name, option: `bantime.${opt}` };
+    const next: BantimeIncrement = { ...j.def.bantimeIncrement, multipliers: [...j.def.bantimeIncrement.multipliers] };
+    switch (opt) {
+      case 'increment':
+        next.enabled = !unset && parseConfigBool(text);
+        break;
+      case 'factor':
+        next.factor = unset ? '1' : text;
+        break;
+      case 'formula':
+        next.formula = unset ? DEFAULT_BANTIME_FORMULA : text;
+        break;
+      case 'multipliers':
+        next.multipliers = unset ? [] : text.split(/\s+/).filter((m) => m !== '').map((m) => parseConfigInt(m, where));
+        break;
+      case 'maxtime':
+        next.maxtime = unset ? null : parseTimeValue(text, where);
+        break;
+      case 'rndtime':
+        next.rndtime = unset ? null : parseTimeValue(text, where);
+        break;
+      case 'overalljails':
+        next.overalljails = !unset && parseConfigBool(text);
+        break;
+    }
+    const options = incrementOptions(next);
+    // factor, formula and multipliers are compiled even while the increment is off: a bad one is refused now
+    compileBanTimeFunction({ ...options, enabled: true }, Math.random, where);
+    j.banManager.setIncrement(options);
+    j.def.bantimeIncrement = next;
+    this.#log.jail.info(`[${j.name}] Set banTime.${opt} = ${unset ? 'None' : text}`);
+    if (opt === 'increment' && next.enabled && !this.store) {
+      this.#log.jail.warning(`[${j.name}] ban time increment is not available as long jail database is not set`);
     }
   }
 
@@ -536,37 +669,75 @@ export class Daemon implements DaemonApi {
     this.#jail(jail).ignore.remove(ip);
   }
   getLogPaths(jail: string): string[] {
-    return this.#jail(jail).logFiles;
+    const j = this.#jail(jail);
+    // a jail made by `add` and not started yet has no reader: its paths as given
+    return j.source ? j.logFiles : j.def.logpaths.map((p) => p.glob);
   }
   addLogPath(jail: string, path: string, tail: boolean): void {
     const j = this.#jail(jail);
-    const src = j.source as { addLogPath?: (g: string, s: 'head' | 'tail') => void } | null;
-    if (!src?.addLogPath) throw new InvalidArgumentError(`jail '${jail}' does not read files`);
-    src.addLogPath(path, tail ? 'tail' : 'head');
+    if (isJournalJail(j)) throw new InvalidArgumentError(`jail '${jail}' reads the journal (backend ${j.def.backend}), not files`);
+    const start = tail ? 'tail' : 'head';
+    (j.source as { addLogPath?: (g: string, s: 'head' | 'tail') => void } | null)?.addLogPath?.(path, start);
+    // kept in the definition so that a restarted reader (logencoding) follows it too
+    if (!j.def.logpaths.some((p) => p.glob === path)) j.def.logpaths = [...j.def.logpaths, { glob: path, start }];
   }
   delLogPath(jail: string, path: string): void {
     const j = this.#jail(jail);
     const src = j.source as { removeLogPath?: (g: string) => void } | null;
     src?.removeLogPath?.(path);
+    j.def.logpaths = j.def.logpaths.filter((p) => p.glob !== path);
   }
   getJournalMatches(jail: string): string[][] {
-    return this.#jail(jail).def.journalmatch;
+    const j = this.#jail(jail);
+    return isJournalJail(j) ? j.def.journalmatch : [];
   }
-  addJournalMatch(_jail: string, _words: string[]): void {
-    throw new InvalidCommandError('journal matches are read from the configuration; change it and reload');
+  /** One match entry (words as sent, `+` ORs); the journal reader restarts at its cursor. File jails: ignored, like fail2ban. */
+  async addJournalMatch(jail: string, words: string[]): Promise<void> {
+    const j = this.#jail(jail);
+    if (!isJournalJail(j)) {
+      this.#log.jail.debug(`Jail ${jail} is not a journal jail: addjournalmatch ignored`);
+      return;
+    }
+    const next = [...j.def.journalmatch, [...words]];
+    journalMatchArgs(next);
+    await this.#setJournalMatches(j, next);
+    this.#log.jail.info(`[${jail}] Added journal match: ${words.join(' ')}`);
   }
-  delJournalMatch(_jail: string, _words: string[]): void {
-    throw new InvalidCommandError('journal matches are read from the configuration; change it and reload');
+  async delJournalMatch(jail: string, words: string[]): Promise<void> {
+    const j = this.#jail(jail);
+    if (!isJournalJail(j)) return;
+    const key = JSON.stringify(words);
+    const i = j.def.journalmatch.findIndex((m) => JSON.stringify(m) === key);
+    if (i < 0) throw new InvalidArgumentError(`Match [${words.map((w) => `'${w}'`).join(', ')}] not found`);
+    await this.#setJournalMatches(j, j.def.journalmatch.filter((_, k) => k !== i));
+    this.#log.jail.info(`[${jail}] Removed journal match: ${words.join(' ')}`);
+  }
+  async #setJournalMatches(j: Jail, matches: string[][]): Promise<void> {
+    j.def.journalmatch = matches;
+    j.def.filter = { ...j.def.filter, journalmatch: matches };
+    await j.restartSource();
   }
   getRegexes(jail: string, kind: 'fail' | 'ignore'): string[] {
     const f = this.#jail(jail).filter;
     return (kind === 'fail' ? f.failregex : f.ignoreregex).map((r) => r.expanded);
   }
-  addRegexes(_jail: string, _kind: 'fail' | 'ignore', _regexes: string[]): void {
-    throw new InvalidCommandError('regexes are read from the configuration; change it and reload');
+  /** Raw filter regexes (with <HOST>, <F-*>); one that does not compile is refused and the filter stays as it was. */
+  addRegexes(jail: string, kind: 'fail' | 'ignore', regexes: string[]): void {
+    const j = this.#jail(jail);
+    const key = kind === 'fail' ? 'failregex' : 'ignoreregex';
+    this.#applyFilter(j, { [key]: [...j.def.filter[key], ...regexes] });
   }
-  delRegex(_jail: string, _kind: 'fail' | 'ignore', _index: number): void {
-    throw new InvalidCommandError('regexes are read from the configuration; change it and reload');
+  /** Python list indexing (-1 = last); a bad index is logged and changes nothing, like fail2ban. */
+  delRegex(jail: string, kind: 'fail' | 'ignore', index: number): void {
+    const j = this.#jail(jail);
+    const key = kind === 'fail' ? 'failregex' : 'ignoreregex';
+    const list = j.def.filter[key];
+    const i = index < 0 ? list.length + index : index;
+    if (i < 0 || i >= list.length) {
+      this.#log.filter.error(`[${jail}] Cannot remove regular expression. Index ${index} is not valid`);
+      return;
+    }
+    this.#applyFilter(j, { [key]: list.filter((_, k) => k !== i) });
   }
 
   // ---------------------------------------------------------------- DaemonApi: bans
@@ -604,11 +775,39 @@ export class Daemon implements DaemonApi {
   actionNames(jail: string): string[] {
     return this.#jail(jail).actions.map((a) => a.name);
   }
-  addAction(_jail: string, _action: string): void {
-    throw new InvalidCommandError('actions are read from the configuration; change it and reload');
+  /**
+   * `set JAIL addaction ACT`: ACT is read from action.d (`dummy[target=/x]` works as in jail.conf);
+   * a plain name with no such file becomes an empty command action whose operations `set JAIL
+   * action ACT actionban ...` fills (fail2ban's configuration stream does that). Python actions
+   * are refused. Returns the action's name.
+   */
+  async addAction(jail: string, action: string, pythonFile?: string): Promise<string> {
+    const j = this.#jail(jail);
+    if (pythonFile !== undefined) {
+      throw new InvalidArgumentError(
+        `python action '${pythonFile}' is not supported by moat (fail2ban loads it as Python code); use an action.d .conf action`,
+      );
+    }
+    let def: ActionDefinition;
+    try {
+      def = readAction(action, { configDir: this.opts.configDir, jailName: jail, jailVars: jailVarsOf(j.def) });
+    } catch (e) {
+      if (!(e instanceof ConfigNotFoundError) || /[[\]\s]/.test(action)) throw e;
+      this.#log.actions.warning(
+        `[${jail}] No action '${action}' in action.d: added as an empty command action (set its operations with 'set ${jail} action ${action} actionban ...')`,
+      );
+      def = emptyActionDefinition(action);
+    }
+    if (j.actions.some((a) => a.name === def.name)) throw new InvalidArgumentError(`Action ${def.name} already exists`);
+    await j.addAction(def);
+    j.def.actions = [...j.def.actions, def];
+    return def.name;
   }
-  delAction(_jail: string, _action: string): void {
-    throw new InvalidCommandError('actions are read from the configuration; change it and reload');
+  /** Like an action dropped by a reload in fail2ban: its bans are lifted with it and actionstop runs. */
+  async delAction(jail: string, action: string): Promise<void> {
+    const j = this.#jail(jail);
+    if (!(await j.removeAction(action))) throw new InvalidArgumentError(`Invalid Action name: ${action}`);
+    j.def.actions = j.def.actions.filter((a) => a.name !== action);
   }
   #actionDef(jail: string, action: string) {
     const d = this.#jail(jail).def.actions.find((a) => a.name === action);
@@ -628,8 +827,28 @@ export class Daemon implements DaemonApi {
     if (property === 'timeout') return d.timeout;
     return d.properties[property] ?? null;
   }
-  setActionProperty(_jail: string, _action: string, _property: string, _value: CommandValue): void {
-    throw new InvalidCommandError('action properties are read from the configuration; change it and reload');
+  /**
+   * `set JAIL action ACT PROPERTY VALUE`, fail2ban semantics: operations (actionban ...) and [Init]
+   * properties change in place; operations read from action.d were already substituted, so a
+   * property only matters where a command still names it (<tag> left for execution time).
+   * `timeout` is a time value; `bantime` is ignored (it is the ticket's dynamic tag).
+   */
+  setActionProperty(jail: string, action: string, property: string, value: CommandValue): void {
+    const j = this.#jail(jail);
+    const a = j.actions.find((x) => x.name === action);
+    if (!a) throw new InvalidArgumentError(`Invalid Action name: ${action}`);
+    let text = pyText(value);
+    if (property === 'timeout') text = String(parseTimeValue(text, { section: jail, option: 'timeout' }));
+    if (a instanceof CommandAction) {
+      a.setProperty(property, text);
+      this.#log.actions.debug(`[${jail}] Set action ${action} ${property} = ${JSON.stringify(text)}`);
+      return;
+    }
+    // the native nftables backend built its ruleset from the options at start
+    if (pyText(this.getActionProperty(jail, action, property) as CommandValue) === text) return;
+    throw new InvalidArgumentError(
+      `action '${action}' runs on moat's native nftables backend: its '${property}' cannot change while the jail runs (change the configuration and reload)`,
+    );
   }
   callActionMethod(_jail: string, _action: string, _method: string, _kwargs: Record<string, unknown>): unknown {
     throw new InvalidCommandError('calling action methods is not supported');
@@ -643,3 +862,101 @@ export class Daemon implements DaemonApi {
   }
 }
 
+/** Python's str() of a command value. */
+function pyText(v: CommandValue): string {
+  if (v === null || v === undefined) return '';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function isJournalJail(j: Jail): boolean {
+  return j.def.backend.toLowerCase().startsWith('systemd');
+}
+
+/** The ban manager's form of `bantime.*`. */
+function incrementOptions(b: BantimeIncrement): BanTimeIncrementOptions {
+  return {
+    enabled: b.enabled,
+    factor: b.factor,
+    formula: b.formula,
+    multipliers: b.multipliers.length ? b.multipliers : null,
+    maxtime: b.maxtime,
+    rndtime: b.rndtime,
+    overalljails: b.overalljails,
+  };
+}
+
+/** Jail options an action read at runtime may interpolate (`%(bantime)s` ...). */
+function jailVarsOf(def: JailDefinition): Record<string, string> {
+  return {
+    bantime: String(def.bantime),
+    findtime: String(def.findtime),
+    maxretry: String(def.maxretry),
+    maxmatches: String(def.maxmatches),
+    backend: def.backend,
+    usedns: def.usedns,
+    logencoding: def.logencoding,
+  };
+}
+
+function emptyActionDefinition(name: string): ActionDefinition {
+  return {
+    name,
+    file: name,
+    files: [],
+    commands: emptyCommands(),
+    actionstartOnDemand: null,
+    actionrepairOnUnban: false,
+    norestored: false,
+    timeout: 60,
+    properties: {},
+  };
+}
+
+/** What `add JAIL BACKEND` creates: fail2ban's defaults, nothing to read, match or run yet. */
+function emptyJailDefinition(name: string, backend: string, backendOptions: Record<string, string>): JailDefinition {
+  return {
+    name,
+    enabled: true,
+    backend,
+    backendOptions,
+    filter: {
+      name: '',
+      files: [],
+      prefregex: null,
+      failregex: [],
+      ignoreregex: [],
+      maxlines: null,
+      datepattern: null,
+      journalmatch: [],
+      usedns: null,
+      options: {},
+    },
+    actions: [],
+    logpaths: [],
+    logencoding: 'auto',
+    logtimezone: null,
+    maxretry: 3,
+    maxmatches: 5,
+    findtime: 600,
+    bantime: 600,
+    bantimeIncrement: {
+      enabled: false,
+      factor: '1',
+      formula: DEFAULT_BANTIME_FORMULA,
+      multipliers: [],
+      maxtime: null,
+      rndtime: null,
+      overalljails: false,
+    },
+    ignoreip: [],
+    ignoreself: true,
+    ignorecommand: null,
+    ignorecache: null,
+    usedns: 'warn',
+    journalmatch: [],
+    source: { file: '', line: 0 },
+  };
+}

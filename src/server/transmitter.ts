@@ -380,14 +380,15 @@ export class Transmitter {
       }
       case 'addaction': {
         const action = textArg(cmd, 2, 'action name');
+        let name: string | void;
         if (cmd.length > 3) {
           const pyfile = textArg(cmd, 3, 'python file');
-          const kwargs = parseJsonArg(arg(cmd, 4, 'JSON kwargs'), 'action kwargs');
-          await api.addAction(jail, action, pyfile, kwargs);
+          const kwargs = cmd.length > 4 ? parseJsonArg(arg(cmd, 4, 'JSON kwargs'), 'action kwargs') : {};
+          name = await api.addAction(jail, action, pyfile, kwargs);
         } else {
-          await api.addAction(jail, action);
+          name = await api.addAction(jail, action);
         }
-        return this.#quietly(() => action);
+        return this.#quietly(() => name ?? action);
       }
       case 'delaction':
         await api.delAction(jail, textArg(cmd, 2, 'action name'));

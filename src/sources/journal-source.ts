@@ -75,6 +75,9 @@ export interface JournalSourceStatus {
 
 const MATCH_TERM = /^[A-Z0-9_]+=/;
 const STDERR_KEEP = 4096;
+/** Catching up: entries per batch handed to the jail, and how long a partial batch may wait. */
+const CATCH_UP_BATCH = 4096;
+const CATCH_UP_WAIT_MS = 20;
 /** A follower that ran this long is considered healthy again: back-off restarts from the start. */
 const STABLE_RUN_MS = 30_000;
 
@@ -146,6 +149,9 @@ export class JournalSource {
   #startedAt = 0;
   #lastCursorAtStart: string | undefined;
   #entriesDelivered = 0;
+  /** Entries parsed but not yet handed to the jail (catching up: delivered once per event-loop turn). */
+  #pending: JournalLine[] = [];
+  #deliverTimer: NodeJS.Timeout | null = null;
   #lastError: string | undefined;
   #command: string[] = [];
   #closed: Promise<void> = Promise.resolve();
@@ -188,6 +194,8 @@ export class JournalSource {
   /** Stops following; resolves when journalctl has exited. */
   async stop(): Promise<void> {
     this.#running = false;
+    if (this.#deliverTimer) clearTimeout(this.#deliverTimer);
+    this.#deliverTimer = null;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = null;
     this.#child?.kill('SIGTERM');
@@ -266,6 +274,10 @@ export class JournalSource {
     this.#closed = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         if (this.#child === child) this.#child = null;
+        // parsed entries go out before a restart resumes from the last delivered cursor;
+        // when stopping they are dropped with their cursor (read again next time)
+        if (this.#running) this.#deliverPending();
+        else this.#pending = [];
         resolve();
         if (!this.#running) return;
         const why = spawnError
@@ -311,7 +323,6 @@ export class JournalSource {
       this.#child?.kill('SIGTERM');
       return;
     }
-    let batch: JournalLine[] = [];
     for (const entry of entries) {
       const line = formatJournalEntry(entry);
       if (!line) continue;
@@ -319,18 +330,32 @@ export class JournalSource {
       if (this.#mode === 'restore') {
         const nowSec = this.#now() / 1000;
         if (line.time >= nowSec - 1 || line.time * 1000 > this.#startedAt) {
-          this.#deliver(batch);
-          batch = [];
+          this.#deliverPending();
           this.#enterOperation();
         } else if (line.cursor === this.#lastCursorAtStart) switchAfter = true;
       }
-      batch.push(line);
+      this.#pending.push(line);
       if (switchAfter) {
-        this.#deliver(batch);
-        batch = [];
+        this.#deliverPending();
         this.#enterOperation();
       }
     }
+    // Catching up, entries go out in batches of CATCH_UP_BATCH (or after CATCH_UP_WAIT_MS): one
+    // cursor (and store) write per batch instead of per 64 KB pipe chunk. New entries go out at once.
+    if (this.#mode === 'operation' || this.#pending.length >= CATCH_UP_BATCH) this.#deliverPending();
+    else if (this.#pending.length && !this.#deliverTimer) {
+      this.#deliverTimer = setTimeout(() => {
+        this.#deliverTimer = null;
+        if (this.#running) this.#deliverPending();
+      }, CATCH_UP_WAIT_MS);
+    }
+  }
+
+  #deliverPending(): void {
+    if (this.#deliverTimer) clearTimeout(this.#deliverTimer);
+    this.#deliverTimer = null;
+    const batch = this.#pending;
+    this.#pending = [];
     this.#deliver(batch);
   }
 

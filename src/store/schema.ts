@@ -2,8 +2,11 @@
  * SQLite schema of the moat store. Tables and columns follow fail2ban's
  * version-4 database (§4.6) so a fail2ban.sqlite3 can be read and the
  * semantics (bans = history, bips = latest ban per ip+jail, logs = read
- * positions) stay the same. `journal_cursors` is moat's addition: the systemd
- * journal cursor per jail (fail2ban abused a pseudo log path for this).
+ * positions) stay the same. moat's additions (MOAT_TABLES): `journal_cursors`,
+ * the systemd journal cursor per jail (fail2ban abused a pseudo log path for
+ * this), and `failures`, the open failure tickets per jail, written in the same
+ * transaction as the read positions so a restart continues counting exactly
+ * where the positions say reading stopped (fail2ban forgets them).
  */
 
 export const SCHEMA_VERSION = 4;
@@ -52,4 +55,19 @@ export const CREATE_SCHEMA: readonly string[] = [
      cursor TEXT NOT NULL,
      time REAL NOT NULL,
      FOREIGN KEY(jail) REFERENCES jails(name) ON DELETE CASCADE)`,
+  `CREATE TABLE IF NOT EXISTS failures(
+     jail TEXT NOT NULL,
+     id TEXT NOT NULL,
+     ip TEXT,
+     family TEXT,
+     firsttime REAL NOT NULL,
+     lasttime REAL NOT NULL,
+     retry REAL NOT NULL,
+     failures INTEGER NOT NULL,
+     data JSON,
+     PRIMARY KEY(jail, id),
+     FOREIGN KEY(jail) REFERENCES jails(name) ON DELETE CASCADE)`,
 ];
+
+/** Tables fail2ban's files do not have; created when moat opens such a file. */
+export const MOAT_TABLES: readonly string[] = ['journal_cursors', 'failures'];

@@ -7,15 +7,20 @@
  * returns, so a ban that was reported survives a crash. Log positions and
  * journal cursors change with every read batch, so they are buffered and
  * written together (`flush()`), at most every `flushIntervalSeconds` or when
- * the caller asks (jail stop, close).
+ * the caller asks (jail stop, close). Open failure tickets of the jails that
+ * `trackFailures` registered are written in that same transaction, so the
+ * stored counts always match the stored positions, even after a kill -9.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { StoreError } from '../errors.ts';
 import { parseIp } from '../net/ip.ts';
 import type { BanTicket } from '../bans/ticket.ts';
-import { CREATE_SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import type { FailTicket } from '../failures/fail-manager.ts';
+import type { Family } from '../net/ip.ts';
+import { CREATE_SCHEMA, MOAT_TABLES, SCHEMA_VERSION } from './schema.ts';
 
 type Db = Database.Database;
 
@@ -49,6 +54,19 @@ export interface RestoreOptions {
   maxtime?: number | null;
   /** The jail's maxmatches: matches of restored tickets are cut to the last N. */
   maxMatches?: number;
+}
+
+/** Open failure tickets changed since the last flush (see `FailManager.drainChanges`). */
+export interface FailureChanges {
+  upsert: FailTicket[];
+  remove: string[];
+}
+
+/** Where the store pulls a jail's failure changes from at each flush. */
+export interface FailureTracker {
+  /** Number of changed tickets waiting (0: nothing to write). */
+  readonly pendingChanges: number;
+  drainChanges(): FailureChanges;
 }
 
 /** Latest ban facts of an IP (one jail, or summed over all jails). */
@@ -142,6 +160,73 @@ interface BipRow {
   data: unknown;
 }
 
+/** The `bips` rows `currentBans` reads (without ORDER BY), with its arguments. */
+function currentBansQuery(jail: string, now: number, opts: RestoreOptions, from = 'bips'): { sql: string; args: (string | number)[] } {
+  const forBantime = opts.increment ? null : opts.jailBantime;
+  let sql = `SELECT rowid AS rid, ip, timeofban, bantime, bancount, data FROM ${from} WHERE jail = ? AND (timeofban + bantime > ? OR bantime <= -1)`;
+  const args: (string | number)[] = [jail, now];
+  if (forBantime !== null && forBantime !== -1) {
+    sql += ' AND timeofban > ?';
+    args.push(now - forBantime);
+  }
+  return { sql, args };
+}
+
+/** The last `data` text that held nothing but a failure count (see `restoredTicket`). */
+let lastData: { text: string | null; failures: number } = { text: null, failures: 0 };
+
+/** A `bips` row as a restored ticket (bantime corrected as fail2ban does), or null when it is over. */
+function restoredTicket(
+  jail: string,
+  ip: string,
+  timeofban: number,
+  storedBantime: number,
+  bancount: number,
+  rawData: unknown,
+  now: number,
+  opts: RestoreOptions,
+): BanTicket | null {
+  if (!ip) return null;
+  let cap: number | null = opts.increment ? (opts.maxtime ?? null) : opts.jailBantime;
+  if (cap !== null && cap < 0) cap = null;
+  let bantime = storedBantime;
+  if (bantime === -2) bantime = opts.jailBantime; // unknown duration from old fail2ban versions
+  else if (cap !== null && (bantime === -1 || bantime > cap)) bantime = cap;
+  if (bantime !== -1 && timeofban + bantime <= now) return null;
+  let data: Record<string, unknown>;
+  let storedMatches: string[];
+  let failures: number;
+  // most rows of a big store carry the same small blob ({"failures": N}): parse that once
+  const text = typeof rawData === 'string' ? rawData : null;
+  if (text !== null && text === lastData.text) {
+    data = {};
+    storedMatches = [];
+    failures = lastData.failures;
+  } else {
+    data = parseData(rawData);
+    storedMatches = Array.isArray(data.matches) ? data.matches.map(matchText) : [];
+    failures = typeof data.failures === 'number' ? data.failures : 0;
+    delete data.matches;
+    delete data.failures;
+    if (text !== null && storedMatches.length === 0 && Object.keys(data).length === 0) lastData = { text, failures };
+  }
+  // plain dotted quads (what moat stores for IPv4) need no full parse: restores read millions of them
+  const family: Family | null = isIPv4(ip) ? 'inet4' : (parseIp(ip)?.family ?? null);
+  return {
+    jail,
+    id: ip,
+    ip: family ? ip : null,
+    family,
+    time: timeofban,
+    bantime,
+    banCount: bancount,
+    failures,
+    matches: lastN(storedMatches, opts.maxMatches ?? 5),
+    data,
+    restored: true,
+  };
+}
+
 export class Store {
   readonly file: string;
   /** Set when the file was unreadable and had to be replaced. */
@@ -156,6 +241,7 @@ export class Store {
   #log: NonNullable<StoreOptions['log']>;
   #pendingPositions = new Map<string, { jail: string; path: string } & LogPosition>();
   #pendingCursors = new Map<string, JournalCursor>();
+  #failureTrackers = new Map<string, FailureTracker>();
   #lastFlush: number;
   #closed = false;
   #stmt: ReturnType<Store['prepareStatements']>;
@@ -226,6 +312,11 @@ export class Store {
       setPosition: db.prepare('INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?, ?, ?, ?)'),
       getCursor: db.prepare('SELECT cursor, time FROM journal_cursors WHERE jail = ?'),
       setCursor: db.prepare('INSERT OR REPLACE INTO journal_cursors(jail, cursor, time) VALUES(?, ?, ?)'),
+      getFailures: db.prepare('SELECT id, ip, family, firsttime, lasttime, retry, failures, data FROM failures WHERE jail = ?'),
+      upsertFailure: db.prepare(
+        'INSERT OR REPLACE INTO failures(jail, id, ip, family, firsttime, lasttime, retry, failures, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteFailure: db.prepare('DELETE FROM failures WHERE jail = ? AND id = ?'),
     };
   }
 
@@ -318,47 +409,40 @@ export class Store {
    * capped to the jail bantime; with increment on capped to `maxtime` if set.
    */
   currentBans(jail: string, now: number, opts: RestoreOptions): BanTicket[] {
-    const forBantime = opts.increment ? null : opts.jailBantime;
-    let cap: number | null = opts.increment ? (opts.maxtime ?? null) : opts.jailBantime;
-    if (cap !== null && cap < 0) cap = null;
-    const rows = this.#guard('read current bans', () => {
-      let sql = 'SELECT ip, timeofban, bantime, bancount, data FROM bips WHERE jail = ? AND (timeofban + bantime > ? OR bantime <= -1)';
-      const args: (string | number)[] = [jail, now];
-      if (forBantime !== null && forBantime !== -1) {
-        sql += ' AND timeofban > ?';
-        args.push(now - forBantime);
-      }
-      sql += ' ORDER BY timeofban, ip';
-      return this.#db.prepare(sql).all(...args) as BipRow[];
-    });
+    const q = currentBansQuery(jail, now, opts);
+    const rows = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} ORDER BY timeofban, ip`).all(...q.args) as BipRow[]);
     const tickets: BanTicket[] = [];
     for (const row of rows) {
-      if (!row.ip) continue;
-      let bantime = row.bantime;
-      if (bantime === -2) bantime = opts.jailBantime; // unknown duration from old fail2ban versions
-      else if (cap !== null && (bantime === -1 || bantime > cap)) bantime = cap;
-      if (bantime !== -1 && row.timeofban + bantime <= now) continue;
-      const data = parseData(row.data);
-      const storedMatches = Array.isArray(data.matches) ? data.matches.map(matchText) : [];
-      const failures = typeof data.failures === 'number' ? data.failures : 0;
-      delete data.matches;
-      delete data.failures;
-      const parsed = parseIp(row.ip);
-      tickets.push({
-        jail,
-        id: row.ip,
-        ip: parsed ? row.ip : null,
-        family: parsed?.family ?? null,
-        time: row.timeofban,
-        bantime,
-        banCount: row.bancount,
-        failures,
-        matches: lastN(storedMatches, opts.maxMatches ?? 5),
-        data,
-        restored: true,
-      });
+      const t = restoredTicket(jail, row.ip, row.timeofban, row.bantime, row.bancount, row.data, now, opts);
+      if (t) tickets.push(t);
     }
     return tickets;
+  }
+
+  /**
+   * The same bans as `currentBans`, in pages of at most `pageSize` (in insertion order, not sorted),
+   * for restoring a large store while the actions load the first pages. Each page is its own query:
+   * between pages the connection is free for other writes (a ban stored meanwhile may show up in a
+   * later page; the ban manager skips what it already has).
+   */
+  *currentBanPages(jail: string, now: number, opts: RestoreOptions, pageSize = 10_000): Generator<BanTicket[]> {
+    // NOT INDEXED: walk the table by rowid (a range per page); the timeofban index would make every page a full sort
+    const q = currentBansQuery(jail, now, opts, 'bips NOT INDEXED');
+    // raw rows (arrays): a row object per ban costs more than reading it
+    const stmt = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(true));
+    let after = 0;
+    for (;;) {
+      const rows = this.#guard('read current bans', () => stmt.all(...q.args, after, pageSize) as [number, string, number, number, number, unknown][]);
+      if (!rows.length) return;
+      after = rows[rows.length - 1]![0];
+      const tickets: BanTicket[] = [];
+      for (const r of rows) {
+        const t = restoredTicket(jail, r[1], r[2], r[3], r[4], r[5], now, opts);
+        if (t) tickets.push(t);
+      }
+      if (tickets.length) yield tickets;
+      if (rows.length < pageSize) return;
+    }
   }
 
   /**
@@ -422,17 +506,67 @@ export class Store {
     if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
   }
 
-  /** Number of buffered positions/cursors not yet written. */
-  get pendingWrites(): number {
-    return this.#pendingPositions.size + this.#pendingCursors.size;
+  /**
+   * Open failure tickets of a jail as last flushed (restored at jail start).
+   * Tickets whose last failure is older than `since` are left out.
+   */
+  loadFailures(jail: string, since: number): FailTicket[] {
+    const rows = this.#guard('read failures', () => this.#stmt.getFailures.all(jail)) as {
+      id: string;
+      ip: string | null;
+      family: string | null;
+      firsttime: number;
+      lasttime: number;
+      retry: number;
+      failures: number;
+      data: unknown;
+    }[];
+    const out: FailTicket[] = [];
+    for (const r of rows) {
+      if (r.lasttime <= since) continue;
+      const data = parseData(r.data);
+      const matches = Array.isArray(data.matches) ? data.matches.map(matchText) : [];
+      delete data.matches;
+      out.push({
+        id: r.id,
+        ip: r.ip,
+        family: r.family === 'inet4' || r.family === 'inet6' ? (r.family as Family) : null,
+        firstTime: r.firsttime,
+        lastTime: r.lasttime,
+        retry: r.retry,
+        failures: r.failures,
+        matches,
+        data,
+      });
+    }
+    return out;
   }
 
-  /** Writes buffered log positions and journal cursors in one transaction. */
+  /** From now on every flush writes this jail's failure changes. */
+  trackFailures(jail: string, tracker: FailureTracker): void {
+    this.#failureTrackers.set(jail, tracker);
+  }
+
+  /** Stops tracking (only if `tracker` is still the one registered for the jail). */
+  untrackFailures(jail: string, tracker: FailureTracker): void {
+    if (this.#failureTrackers.get(jail) === tracker) this.#failureTrackers.delete(jail);
+  }
+
+  /** Number of buffered positions/cursors/failure changes not yet written. */
+  get pendingWrites(): number {
+    let n = this.#pendingPositions.size + this.#pendingCursors.size;
+    for (const t of this.#failureTrackers.values()) n += t.pendingChanges;
+    return n;
+  }
+
+  /** Writes buffered log positions, journal cursors and failure changes in one transaction. */
   flush(): void {
     this.#lastFlush = this.#now();
     if (!this.pendingWrites) return;
     const positions = [...this.#pendingPositions.values()];
     const cursors = [...this.#pendingCursors.entries()];
+    const failures: [string, FailureChanges][] = [];
+    for (const [jail, t] of this.#failureTrackers) if (t.pendingChanges) failures.push([jail, t.drainChanges()]);
     this.#guard('write positions', () => {
       const s = this.#stmt;
       this.#db.transaction(() => {
@@ -443,6 +577,16 @@ export class Store {
         for (const [jail, c] of cursors) {
           s.ensureJail.run(jail);
           s.setCursor.run(jail, c.cursor, c.time);
+        }
+        for (const [jail, ch] of failures) {
+          s.ensureJail.run(jail);
+          for (const id of ch.remove) s.deleteFailure.run(jail, id);
+          for (const t of ch.upsert) {
+            // matches capped like a ban row's (dbmaxmatches): a huge maxretry must not make every flush rewrite them all
+            const data: Record<string, unknown> = { ...t.data, matches: lastN(t.matches, this.#dbMaxMatches) };
+            const json = Buffer.from(JSON.stringify(data, jsonReplacer), 'utf8');
+            s.upsertFailure.run(jail, t.id, t.ip, t.family, t.firstTime, t.lastTime, t.retry, t.failures, json);
+          }
         }
       })();
     });
@@ -461,6 +605,7 @@ export class Store {
     const result = this.#guard('purge', () =>
       this.#db.transaction(() => {
         const bans = this.#db.prepare('DELETE FROM bans WHERE timeofban < ?').run(cut).changes;
+        this.#db.prepare('DELETE FROM failures WHERE lasttime < ?').run(cut);
         const bips = this.#db
           .prepare('DELETE FROM bips WHERE timeofban < ? AND bantime != -1 AND timeofban + 3 * bantime < ?')
           .run(cut, cut).changes;
@@ -556,8 +701,8 @@ function openDatabase(file: string, opts: StoreOptions): { db: Db; created: bool
         err.code = 'SQLITE_CORRUPT';
         throw err;
       }
-      // moat's own table, absent from fail2ban files.
-      for (const sql of CREATE_SCHEMA) if (sql.includes('journal_cursors')) db.exec(sql);
+      // moat's own tables, absent from fail2ban files.
+      for (const sql of CREATE_SCHEMA) if (MOAT_TABLES.some((t) => sql.includes(`EXISTS ${t}(`))) db.exec(sql);
       // Every jail is disabled until the server adds it again (purge drops disabled jails without rows).
       db.prepare('UPDATE jails SET enabled = 0').run();
     }

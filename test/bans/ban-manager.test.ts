@@ -282,3 +282,33 @@ test('unbans due at the same time go out in one batch', () => {
   assert.equal(unbans.length, 1);
   assert.equal(unbans[0]![0].length, 50);
 });
+
+test('restoreChunks: the same bans as restore, page by page, without onBan; timer armed at the end', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-bans-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'db');
+  const s1 = Store.open(file);
+  const first = setup({ store: s1, bantime: -1 });
+  for (let i = 1; i <= 7; i++) first.bm.ban(req(`192.0.2.${i}`, T0 - 100 * i, { bantime: 600 }));
+  first.bm.ban(req('192.0.2.9', T0 - 5000, { bantime: 600 })); // over
+  first.bm.ban(req('2001:db8::7', T0 - 5000)); // permanent
+  first.bm.unbanAll('stop');
+  s1.close();
+
+  const s2 = Store.open(file);
+  t.after(() => s2.close());
+  const expected = setup({ store: s2, bantime: -1 }).bm.restore({ skip: (tk) => tk.id === '192.0.2.4' }).map((r) => r.id).sort();
+  const second = setup({ store: s2, bantime: -1 });
+  second.bm.ban(req('192.0.2.2', T0)); // banned meanwhile: not restored twice
+  const chunks = [...second.bm.restoreChunks({ pageSize: 3, skip: (tk) => tk.id === '192.0.2.4' })];
+  assert.ok(chunks.length >= 2, `pages of 3 give several chunks: ${chunks.length}`);
+  const ids = chunks.flat().map((tk) => tk.id);
+  assert.deepEqual([...ids].sort(), expected.filter((id) => id !== '192.0.2.2'));
+  assert.ok(chunks.flat().every((tk) => tk.restored));
+  assert.equal(second.bans.length, 1, 'only the ban made meanwhile went through onBan');
+  assert.equal(second.bm.endOf('192.0.2.1'), T0 + 500, 'original end kept');
+  assert.ok(second.logs.includes('NOTICE [sshd] Restore Ban 2001:db8::7'));
+  // the timer armed when the chunks ran out unbans them as they end (.6 and .7 had ended already)
+  second.clock.advance(500);
+  assert.deepEqual(second.unbans.flatMap(([u]) => u), ['192.0.2.5', '192.0.2.3', '192.0.2.1']);
+});

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { append, createDaemonEnv, readOr, sshFail, totalFailed, waitFor } from './harness.ts';
 
-test('kill -9 and restart: ban restored, positions kept, a line written while down counted once', async () => {
+test('kill -9 and restart: ban restored, positions and failure counts kept, a line written while down counted once', async () => {
   const e = createDaemonEnv('restart');
   const auth = join(e.dir, 'auth.log');
   const dummy = join(e.dir, 'd.txt');
@@ -38,8 +38,13 @@ test('kill -9 and restart: ban restored, positions kept, a line written while do
     const st = e.moat(['status', 'sshd']).stdout;
     assert.equal(totalFailed(st), 1, `only the line written while down is new:\n${st}\n${e.log().slice(logBefore)}`);
     assert.match(st, /Currently banned:\t1\n/);
+    // eve's failure from before the kill was stored with the position: her ticket goes on at 2
+    assert.match(st, /Currently failed:\t1\n/);
     assert.match(st, /Banned IP list:\t203\.0\.113\.4\n/);
     assert.equal(e.moat(['get', 'sshd', 'banip']).stdout.trim(), '203.0.113.4');
+    const banAfter = e.moat(['set', 'sshd', 'attempt', '203.0.113.50']);
+    assert.equal(banAfter.code, 0, banAfter.stderr);
+    await waitFor('eve banned by her third failure (2 stored + 1 new)', () => e.moat(['get', 'sshd', 'banned', '203.0.113.50']).stdout.trim() === '1', 10_000, () => e.log());
   } finally {
     await e.cleanup();
   }

@@ -162,3 +162,30 @@ test('read-only classification', () => {
   assert.equal(isReadOnlyCommand(['stop']), false);
   assert.equal(isReadOnlyCommand(['unban', '--all']), false);
 });
+
+test('addaction: the reply is the name the daemon gave the action; a python file needs no kwargs', async () => {
+  const seen: unknown[][] = [];
+  class NamingDaemon extends FakeDaemon {
+    override addAction(jail: string, action: string, pythonFile?: string, kwargs?: unknown): string {
+      seen.push([jail, action, pythonFile, kwargs]);
+      const name = action.replace(/\[.*$/s, '');
+      super.addAction(jail, name);
+      return name;
+    }
+  }
+  const d = new NamingDaemon();
+  const t = new Transmitter(d);
+  await t.proceed(['add', 'sshd', 'polling']);
+  assert.equal(await t.proceed(['set', 'sshd', 'addaction', 'dummy[target=/tmp/x]']), 'dummy');
+  assert.deepEqual(await t.proceed(['get', 'sshd', 'actions']), ['dummy']);
+  assert.equal(await t.proceed(['set', 'sshd', 'addaction', 'mine', '/etc/x/mine.py']), 'mine');
+  assert.equal(await t.proceed(['set', 'sshd', 'addaction', 'other', '/etc/x/o.py', '{"a": 1}']), 'other');
+  assert.deepEqual(seen, [
+    ['sshd', 'dummy[target=/tmp/x]', undefined, undefined],
+    ['sshd', 'mine', '/etc/x/mine.py', {}],
+    ['sshd', 'other', '/etc/x/o.py', { a: 1 }],
+  ]);
+  // inside a stream the reply is suppressed
+  assert.equal(await t.proceed(['server-stream', [['set', 'sshd', 'addaction', 'quiet']]]), null);
+  assert.deepEqual(await t.proceed(['get', 'sshd', 'actions']), ['dummy', 'mine', 'other', 'quiet']);
+});

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { Store, firstLineHash } from '../../src/store/index.ts';
 import { StoreError } from '../../src/errors.ts';
+import { FailManager } from '../../src/failures/index.ts';
 import type { BanTicket } from '../../src/bans/ticket.ts';
 
 function tempDir(): string {
@@ -86,6 +87,14 @@ test('restore rules: expired skipped, permanent kept, increment/maxtime caps', (
   assert.deepEqual(ids({ jailBantime: -1, increment: false }), ['192.0.2.3:-1', '192.0.2.4:3600', '192.0.2.2:600']);
   // matches cut to maxmatches
   assert.deepEqual(s.currentBans('sshd', now, { jailBantime: 600, increment: false, maxMatches: 1 })[0]!.matches, ['line 3']);
+  // the paged reader (big restores) applies the same rules and yields the same tickets
+  for (const opts of [{ jailBantime: 600, increment: true }, { jailBantime: 600, increment: true, maxtime: 2000 }, { jailBantime: 600, increment: false }, { jailBantime: -1, increment: false }]) {
+    const pages = [...s.currentBanPages('sshd', now, opts, 1)];
+    assert.ok(pages.every((p) => p.length === 1));
+    const paged = pages.flat().sort((a, b) => a.id.localeCompare(b.id));
+    const all = s.currentBans('sshd', now, opts).sort((a, b) => a.id.localeCompare(b.id));
+    assert.deepEqual(paged, all, JSON.stringify(opts));
+  }
 });
 
 test('lastBan, overall jails and merged history', (t) => {
@@ -223,4 +232,47 @@ test('errors are StoreError', (t) => {
   other.exec('CREATE TABLE t(x)');
   other.close();
   assert.throws(() => Store.open(file), /not a moat\/fail2ban database/);
+});
+
+test('open failure tickets are written with the positions and read back after a reopen', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'moat.sqlite3');
+  let now = 2_000_000;
+  const s1 = Store.open(file, { now: () => now, flushIntervalSeconds: 3600 });
+  s1.addJail('sshd');
+  const fm = new FailManager({ maxRetry: 3, findTime: 600, maxMatches: 2, trackChanges: true });
+  s1.trackFailures('sshd', fm);
+  const f = (id: string, time: number, line: string) =>
+    fm.addFailure({ id, ip: id, family: 'inet4', time, matches: [line], attempts: 1, data: { user: 'root' }, regexIndex: 0 });
+  f('198.51.100.1', now - 10, 'a');
+  f('198.51.100.1', now - 5, 'b');
+  f('198.51.100.2', now - 900, 'old'); // outside findtime at load
+  f('198.51.100.3', now - 4, 'c');
+  s1.setLogPosition('sshd', '/var/log/auth.log', 'h', 42);
+  assert.equal(s1.pendingWrites, 4);
+  s1.flush();
+  // a ticket that reached maxretry leaves the list and the table at the next flush
+  f('198.51.100.3', now - 3, 'd');
+  f('198.51.100.3', now - 2, 'e');
+  assert.equal(fm.get('198.51.100.3'), undefined);
+  s1.close();
+
+  now += 1;
+  const s2 = Store.open(file, { now: () => now });
+  const loaded = s2.loadFailures('sshd', now - 600);
+  assert.deepEqual(loaded.map((x) => x.id), ['198.51.100.1']);
+  assert.equal(loaded[0]!.retry, 2);
+  assert.equal(loaded[0]!.failures, 2);
+  assert.deepEqual(loaded[0]!.matches, ['a', 'b']);
+  assert.deepEqual(loaded[0]!.data, { user: 'root' });
+  assert.equal(loaded[0]!.family, 'inet4');
+  assert.equal(s2.getLogPosition('sshd', '/var/log/auth.log')?.pos, 42);
+  // the restored ticket goes on counting: one more failure bans
+  const fm2 = new FailManager({ maxRetry: 3, findTime: 600, trackChanges: true });
+  fm2.restore(loaded);
+  const r = fm2.addFailure({ id: '198.51.100.1', ip: null, family: 'inet4', time: now, matches: ['f'], attempts: 1, data: {}, regexIndex: 0 });
+  assert.equal(r.banReady, true);
+  assert.equal(fm2.totalFailed, 1, 'restored failures are not counted again in Total failed');
+  s2.close();
 });

@@ -46,8 +46,7 @@ test('journal backend: bans from appended entries, resume after restart without 
     assert.equal(await terminate(run.proc), 0);
     writeJournal(live, [sshFailure('203.0.113.9'), sshFailure('203.0.113.2'), sshFailure('203.0.113.2')]);
     run = await startMoatd(d);
-    // failures counted before a restart live only in memory (as in fail2ban, which re-reads the window
-    // instead): .9's 2 + 1 do not ban yet. Recorded as a todo below until failure counts are persisted.
+    // failures counted before the restart were stored with the cursor: .9's 2 + 1 reach maxretry
     await waitFor('203.0.113.9 found after the restart', () => d.log().split('\n').some((l) => l.includes('Found 203.0.113.9 ') && l.includes(`[${run.proc.pid}]`)), 20_000, () => d.log());
     await new Promise((r) => setTimeout(r, 1000));
     if (!banned(bans).includes('203.0.113.9')) failuresLostOnRestart = '203.0.113.9 not banned: 2 failures before the stop + 1 while down';
@@ -81,6 +80,6 @@ test('journal backend: entries are processed exactly once across a restart', { s
 });
 
 // Known gap: the fail manager's counts are not persisted, so failures that straddle a restart do not add up.
-test('journal backend: failures counted before a restart still count after it', { skip, todo: 'persist failure counts across restarts' }, () => {
+test('journal backend: failures counted before a restart still count after it', { skip }, () => {
   assert.equal(failuresLostOnRestart, '');
 });

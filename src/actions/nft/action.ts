@@ -151,9 +151,10 @@ export class NftAction implements JailAction {
   }
 
   /**
-   * Loads bans in ONE transaction, streaming the script into nft's stdin.
-   * Tickets whose ban already ended, or whose id is not an address, are
-   * skipped (counted). The action must be started.
+   * Loads bans in ONE transaction, streaming the script into nft's stdin while
+   * `tickets` is still being produced (a lazy iterable lets the caller read
+   * its store while nft parses). Tickets whose ban already ended, or whose id
+   * is not an address, are skipped (counted). The action must be started.
    */
   async restore(
     tickets: Iterable<BanTicket> | AsyncIterable<BanTicket>,
@@ -165,38 +166,71 @@ export class NftAction implements JailAction {
     const table = this.table;
     const rs = this.ruleset;
     const buffers = new Map<string, string[]>();
-    async function* script(): AsyncGenerator<string> {
-      for await (const t of tickets) {
-        let el: NftElement;
-        try {
-          el = nftElement(t.ip ?? t.id);
-        } catch {
-          skipped++;
-          continue;
-        }
-        let item = el.text;
-        if (t.bantime >= 0) {
-          const left = Math.ceil(banEnd(t) - now);
-          if (left <= 0) {
-            skipped++;
-            continue;
-          }
-          item += ` timeout ${left}s`;
-        }
-        const set = setName(rs, el.family, el.isNetwork ? 'net' : 'addr');
-        let buf = buffers.get(set);
-        if (!buf) buffers.set(set, (buf = []));
-        buf.push(item);
-        loaded++;
-        if (buf.length >= RESTORE_CHUNK) {
-          yield `add element ${table} ${set} { ${buf.join(', ')} }\n`;
-          buf.length = 0;
-        }
+    const sets: string[] = [];
+    const statement = (set: string, items: string[]) => `add element ${table} ${set} { ${items.join(', ')} }\n`;
+    /** Buffers one ticket; returns a full statement when its set's buffer reached RESTORE_CHUNK. */
+    const add = (t: BanTicket): string | null => {
+      let el: NftElement;
+      try {
+        el = nftElement(t.ip ?? t.id);
+      } catch {
+        skipped++;
+        return null;
       }
-      for (const [set, buf] of buffers) if (buf.length) yield `add element ${table} ${set} { ${buf.join(', ')} }\n`;
+      let item = el.text;
+      if (t.bantime >= 0) {
+        const left = Math.ceil(banEnd(t) - now);
+        if (left <= 0) {
+          skipped++;
+          return null;
+        }
+        item += ` timeout ${left}s`;
+      }
+      const key = el.family === 'inet4' ? (el.isNetwork ? 1 : 0) : el.isNetwork ? 3 : 2;
+      const set = (sets[key] ??= setName(rs, el.family, el.isNetwork ? 'net' : 'addr'));
+      let buf = buffers.get(set);
+      if (!buf) buffers.set(set, (buf = []));
+      buf.push(item);
+      loaded++;
+      if (buf.length < RESTORE_CHUNK) return null;
+      const line = statement(set, buf);
+      buf.length = 0;
+      return line;
+    };
+    function* rest(): Generator<string> {
+      for (const [set, buf] of buffers) if (buf.length) yield statement(set, buf);
     }
-    const r = await this.ctx.runner.apply(script(), opts.timeout ?? Math.max(this.ctx.runner.timeout, 600));
+    // A source that throws ends the script early (nft commits what it got: valid bans) and the
+    // error is rethrown below; an errored stream would leave nft waiting on an open stdin.
+    let failure: { error: unknown } | null = null;
+    // a sync source stays sync: no promise per ticket
+    const script =
+      Symbol.iterator in tickets
+        ? (function* (): Generator<string> {
+            try {
+              for (const t of tickets) {
+                const line = add(t);
+                if (line) yield line;
+              }
+            } catch (error) {
+              failure = { error };
+            }
+            yield* rest();
+          })()
+        : (async function* (): AsyncGenerator<string> {
+            try {
+              for await (const t of tickets) {
+                const line = add(t);
+                if (line) yield line;
+              }
+            } catch (error) {
+              failure = { error };
+            }
+            yield* rest();
+          })();
+    const r = await this.ctx.runner.apply(script, opts.timeout ?? Math.max(this.ctx.runner.timeout, 600));
     assertNftOk(r, `restore ${this.ctx.jail}`);
+    if (failure) throw (failure as { error: unknown }).error;
     return { loaded, skipped };
   }
 

@@ -1,0 +1,353 @@
+/**
+ * Figure 5: the systemd journal backend, moatd against fail2ban-server (python3-systemd), each in a
+ * network namespace of its own, both with the stock sshd filter and its journalmatch.
+ *
+ * (a) Ingest. A journal directory holding N entries (lib/journal-gen.ts: the sshd log of
+ *     lib/sshd-log.ts turned into journal entries by systemd-journal-remote, CRON and logind noise
+ *     included) whose last entry is a failure from a marker address. The jail reads it from the
+ *     start (`backend = systemd[journalpath=DIR]`, findtime covering the whole journal, maxretry so
+ *     high nothing is banned: the figure is reading + filtering + counting). Measured: from the
+ *     daemon logging "Jail 'sshd' started" to it logging "Found MARKER" (the bench follows the log
+ *     file), entries/s = N / that time. Floors: `journalctl -o export` and python3-systemd's Reader
+ *     over the same directory with the same matches (entries only).
+ * (b) Ban latency. A live journal file appended by a long-running systemd-journal-remote (the bench
+ *     writes export entries to its stdin). maxretry 3; per trial a fresh address: 2 failures, 200 ms,
+ *     then the 3rd, time-stamped (t0, epoch) as it is written; the ban action (identical for both
+ *     daemons) appends `IP $(date +%s.%N)` to a file: latency = that stamp − t0. ≥ 50 trials per
+ *     daemon, p50/p99. Floor: the bench's own `journalctl --follow` seeing a probe entry.
+ * Targets (issue 7): ≥ 250k entries/s, ban latency p99 ≤ 10 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
+import { cachedJournal, exportEntry, JOURNAL_REMOTE, journalctlRate, MARKER_IP, pythonSystemdRate, sshFailureEntry, type JournalInput } from './lib/journal-gen.ts';
+import { describeMachine } from './lib/machine.ts';
+import { median } from './lib/measure.ts';
+import { ensureMoatBuilt } from './lib/moat.ts';
+import { cpuOf, createNetns, hrSeconds, memoryOf, prepareDaemonDir, sh, startDaemon, waitForLogLine, type RunningDaemon } from './lib/ns-daemon.ts';
+import { CACHE_DIR, ensureDir, isMain } from './lib/paths.ts';
+import { ensurePeers } from './lib/peers.ts';
+import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+
+const TARGET_RATE = 250_000;
+const TARGET_P99_MS = 10;
+const DEFAULT_ENTRIES = 1_000_000;
+let TRIALS = 50;
+/** Profiling aids: a directory for moatd's --cpu-prof, and `moat` to measure moat's ingest only. */
+const PROF = process.env.MOAT_BENCH_CPU_PROF;
+const ONLY_MOAT_INGEST = process.env.MOAT_BENCH_ONLY === 'moat-ingest';
+/** The stock sshd filter's journalmatch (filter.d/sshd.conf), as journalctl arguments and as Reader groups. */
+const MATCH_ARGS = ['_SYSTEMD_UNIT=sshd.service', '+', '_COMM=sshd'];
+const MATCH_GROUPS = ['_SYSTEMD_UNIT=sshd.service', '_COMM=sshd'];
+/** The ban action both daemons run: the address and the time the action started. */
+const RECORD_ACTION = `[Definition]
+actionstart =
+actionstop =
+actioncheck =
+actionban = echo "<ip> $(date +%%s.%%N)" >> <target>
+actionunban =
+
+[Init]
+target = /dev/null
+`;
+
+type Kind = 'moat' | 'fail2ban';
+
+interface Tools {
+  moatd: string;
+  fail2banServer: string | null;
+}
+
+const epochNow = (): number => performance.timeOrigin / 1000 + performance.now() / 1000;
+
+function startKind(kind: Kind, tools: Tools, ns: ReturnType<typeof createNetns>, d: ReturnType<typeof prepareDaemonDir>): RunningDaemon {
+  return kind === 'moat'
+    ? startDaemon('moatd', ns, [process.execPath, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), tools.moatd, '-f', '-x', '-c', d.dir])
+    : startDaemon('fail2ban-server', ns, [tools.fail2banServer!, '-f', '-x', '-c', d.dir, '-s', d.sock, '-p', d.pidfile]);
+}
+
+interface IngestRun {
+  seconds: number;
+  fromSpawn: number;
+  entriesPerSecond: number;
+  found: number;
+  cpuSeconds: number | null;
+  rssMiB: number | null;
+}
+
+async function runIngest(kind: Kind, tools: Tools, input: JournalInput, log: (m: string) => void): Promise<IngestRun> {
+  const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), `${kind}-`));
+  const ns = createNetns(kind === 'moat' ? 'i' : 'j');
+  let daemon: RunningDaemon | null = null;
+  try {
+    // findtime reaches back past the first entry, so neither daemon drops the 2024 entries as old
+    const findtime = Math.ceil(Date.now() / 1000 - input.firstTime) + 86400;
+    const d = prepareDaemonDir(
+      dir,
+      '/etc/fail2ban',
+      `[sshd]\nenabled = true\nbackend = systemd[journalpath=${input.dir}]\nmaxretry = 1000000000\nmaxmatches = 1\nfindtime = ${findtime}\nbantime = 1h\nbanaction = dummy[target=${join(dir, 'bans')}]\n`,
+    );
+    daemon = startKind(kind, tools, ns, d);
+    const dm = daemon;
+    const alive = () => dm.proc.exitCode === null && dm.proc.signalCode === null;
+    const started = await waitForLogLine(d.log, "Jail 'sshd' started", { timeoutMs: 120_000, alive });
+    const end = await waitForLogLine(d.log, `Found ${MARKER_IP}`, { timeoutMs: 1_800_000, alive, from: started.offset, intervalMs: 25 });
+    const seconds = hrSeconds(started.at, end.at);
+    const cpu = cpuOf(dm.pid);
+    const mem = memoryOf(dm.pid);
+    const found = Number(sh(['grep', '-c', '\\] Found ', d.log]).stdout.trim());
+    const r: IngestRun = {
+      seconds,
+      fromSpawn: hrSeconds(dm.spawnedAt, end.at),
+      entriesPerSecond: input.entries / seconds,
+      found,
+      cpuSeconds: cpu ? cpu.own + cpu.children : null,
+      rssMiB: mem?.rssMiB ?? null,
+    };
+    log(`    ${kind}: ${input.entries} entries in ${seconds.toFixed(2)} s (${Math.round(r.entriesPerSecond)}/s), ${found} failures found, CPU ${r.cpuSeconds?.toFixed(1)} s`);
+    return r;
+  } finally {
+    await daemon?.stop(60_000);
+    ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A systemd-journal-remote child appending what is written to its stdin to `file`. */
+function liveJournal(file: string): { child: ChildProcess; write(text: string): void; close(): Promise<void> } {
+  const child = spawn(JOURNAL_REMOTE, [`--output=${file}`, '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  return {
+    child,
+    write: (text) => void child.stdin!.write(text),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.stdin!.end();
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(values: number[], p: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  // nearest rank
+  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))]!;
+}
+
+interface LatencyRun {
+  latenciesMs: number[];
+  p50: number;
+  p99: number;
+  max: number;
+  missed: number;
+}
+
+function summariseLatency(latenciesMs: number[], missed: number): LatencyRun {
+  return { latenciesMs, p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99), max: Math.max(...latenciesMs), missed };
+}
+
+async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): Promise<LatencyRun> {
+  const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), `${kind}-lat-`));
+  const ns = createNetns(kind === 'moat' ? 'l' : 'k');
+  const liveDir = join(dir, 'live');
+  mkdirSync(liveDir);
+  const bans = join(dir, 'bans');
+  writeFileSync(bans, '');
+  const jr = liveJournal(join(liveDir, 'live.journal'));
+  let daemon: RunningDaemon | null = null;
+  try {
+    // something to open before the daemon starts (not an sshd entry)
+    jr.write(exportEntry({ usec: Date.now() * 1000, identifier: 'CRON', pid: 77, message: '(root) CMD (true)' }));
+    await sleep(300);
+    const d = prepareDaemonDir(
+      dir,
+      '/etc/fail2ban',
+      `[sshd]\nenabled = true\nbackend = systemd[journalpath=${liveDir}]\nmaxretry = 3\nfindtime = 10m\nbantime = 1h\nbanaction = benchrec[target=${bans}]\n`,
+    );
+    writeFileSync(join(dir, 'action.d', 'benchrec.conf'), RECORD_ACTION);
+    daemon = startKind(kind, tools, ns, d);
+    const dm = daemon;
+    const alive = () => dm.proc.exitCode === null && dm.proc.signalCode === null;
+    await waitForLogLine(d.log, "Jail 'sshd' started", { timeoutMs: 120_000, alive });
+    await sleep(1000);
+    const latencies: number[] = [];
+    let missed = 0;
+    for (let i = 0; i < TRIALS; i++) {
+      const ip = `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+      jr.write(exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_000 + i)) + exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_100 + i)));
+      await sleep(200);
+      const t0 = epochNow();
+      jr.write(exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_200 + i)));
+      const deadline = Date.now() + 10_000;
+      let stamp: number | null = null;
+      while (stamp === null && Date.now() < deadline) {
+        const m = new RegExp(`^${ip.replace(/\./g, '\\.')} (\\d+\\.\\d+)$`, 'm').exec(readFileSync(bans, 'utf8'));
+        if (m) stamp = Number(m[1]);
+        else await sleep(5);
+      }
+      if (stamp === null) missed++;
+      else latencies.push((stamp - t0) * 1000);
+      await sleep(100);
+    }
+    if (!latencies.length) throw new Error(`${kind}: no ban in ${TRIALS} trials`);
+    const r = summariseLatency(latencies, missed);
+    log(`    ${kind}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms${missed ? `, ${missed} trials without a ban in 10 s` : ''}`);
+    return r;
+  } finally {
+    await daemon?.stop(30_000);
+    await jr.close();
+    ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** How long the bench's own `journalctl --follow` takes to see an entry written to journal-remote. */
+async function latencyFloor(): Promise<LatencyRun> {
+  const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), 'floor-'));
+  const jr = liveJournal(join(dir, 'live.journal'));
+  let follower: ChildProcess | null = null;
+  try {
+    jr.write(exportEntry({ usec: Date.now() * 1000, identifier: 'CRON', pid: 77, message: '(root) CMD (true)' }));
+    await sleep(300);
+    follower = spawn('journalctl', ['--follow', '--no-tail', '-q', '-o', 'export', `--directory=${dir}`, '--', ...MATCH_ARGS], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let pending: { ip: string; t0: number } | null = null;
+    const latencies: number[] = [];
+    follower.stdout!.on('data', (b: Buffer) => {
+      if (pending && b.toString().includes(`from ${pending.ip} `)) {
+        latencies.push(performance.now() - pending.t0);
+        pending = null;
+      }
+    });
+    await sleep(1000);
+    for (let i = 0; i < TRIALS; i++) {
+      const ip = `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+      pending = { ip, t0: performance.now() };
+      jr.write(exportEntry(sshFailureEntry(ip)));
+      await sleep(50);
+    }
+    return summariseLatency(latencies, TRIALS - latencies.length);
+  } finally {
+    follower?.kill('SIGTERM');
+    await jr.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(opts: BenchOptions): Promise<FigureResult> {
+  const log = opts.log ?? (() => {});
+  const lines = opts.lines ?? DEFAULT_ENTRIES;
+  TRIALS = opts.trials ?? 50;
+  const runs = opts.runs ?? 3;
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const peers = ensurePeers({ install: opts.install !== false });
+  notes.push(...peers.notes);
+  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
+  notes.push(...build.notes);
+  const machine = describeMachine();
+  if (!existsSync(JOURNAL_REMOTE)) throw new Error(`${JOURNAL_REMOTE} missing (apt-get install systemd-journal-remote)`);
+  const tools: Tools = { moatd: join(build.bin, '..', 'moatd.js'), fail2banServer: peers.fail2banServer };
+
+  log(`figure 5: journal of ${lines} sshd-log lines`);
+  const input = await cachedJournal(lines);
+  notes.push(`input: ${input.entries} journal entries (${input.sshdEntries} from sshd), ${(input.bytes / 2 ** 20).toFixed(0)} MiB of journal files, ${input.cached ? 'cached' : 'generated'} (${input.dir})`);
+  const jc = journalctlRate(input.dir, MATCH_ARGS);
+  const py = pythonSystemdRate(input.dir, MATCH_GROUPS);
+  notes.push(
+    `floors over the same files and matches: journalctl -o export ${jc.entries} entries in ${jc.seconds.toFixed(2)} s (${Math.round(input.entries / jc.seconds)} journal entries/s)` +
+      (py ? `, python3-systemd Reader ${py.entries} entries in ${py.seconds.toFixed(2)} s (${Math.round(input.entries / py.seconds)}/s)` : ''),
+  );
+
+  let moatError: string | null = build.error;
+  const moatIngest: IngestRun[] = [];
+  let f2bIngest: IngestRun | null = null;
+  for (let i = 0; i < runs && !moatError; i++) {
+    log(`  ingest run ${i + 1}/${runs}: moatd`);
+    try {
+      moatIngest.push(await runIngest('moat', tools, input, log));
+    } catch (e) {
+      moatError = (e as Error).message;
+    }
+  }
+  if (ONLY_MOAT_INGEST) {
+    log(`  MOAT_BENCH_ONLY=moat-ingest: ${moatIngest.map((r) => Math.round(r.entriesPerSecond)).join(', ')} entries/s`);
+    process.exit(0);
+  }
+  if (tools.fail2banServer) {
+    // one run: at fail2ban's rate a 1M-entry journal takes minutes
+    log('  ingest: fail2ban-server');
+    try {
+      f2bIngest = await runIngest('fail2ban', tools, input, log);
+    } catch (e) {
+      notes.push(`fail2ban ingest failed: ${(e as Error).message}`);
+    }
+  } else notes.push('fail2ban-server not available: not measured');
+
+  log(`  ban latency floor: journalctl --follow, ${TRIALS} probes`);
+  const floor = await latencyFloor();
+  let moatLat: LatencyRun | null = null;
+  let f2bLat: LatencyRun | null = null;
+  if (!moatError) {
+    log(`  ban latency: moatd, ${TRIALS} trials`);
+    try {
+      moatLat = await runLatency('moat', tools, log);
+    } catch (e) {
+      moatError = (e as Error).message;
+    }
+  }
+  if (tools.fail2banServer) {
+    log(`  ban latency: fail2ban-server, ${TRIALS} trials`);
+    try {
+      f2bLat = await runLatency('fail2ban', tools, log);
+    } catch (e) {
+      notes.push(`fail2ban latency failed: ${(e as Error).message}`);
+    }
+  }
+
+  const mi = moatIngest.length ? moatIngest[moatIngest.length >> 1] : null;
+  const moatRate = moatIngest.length ? median(moatIngest.map((r) => r.entriesPerSecond)) : null;
+  if (mi && f2bIngest) {
+    notes.push(
+      mi.found === f2bIngest.found
+        ? `both daemons found ${mi.found} failures`
+        : `FAILURE COUNTS DIFFER: moat found ${mi.found}, fail2ban ${f2bIngest.found}`,
+    );
+  }
+  if (mi) notes.push(`moat ingest: ${mi.seconds.toFixed(2)} s from "Jail started" to the marker (${mi.fromSpawn.toFixed(2)} s from spawn), daemon CPU ${mi.cpuSeconds?.toFixed(1)} s (its journalctl child not included)`);
+  notes.push(`latency floor (journalctl --follow sees the entry): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms`);
+
+  const rows: FigureRow[] = [];
+  const row = (metric: string, unit: string, mv: number | null, pv: number | null, peerName: string | null, higherIsBetter: boolean, target: string | null, verdict: FigureRow['verdict']) =>
+    rows.push({ metric, unit, moat: mv, peer: pv, peerName, ratio: ratioOf(mv, pv, higherIsBetter), higherIsBetter, target, verdict });
+  row('journal ingest', 'entries/s', moatRate, f2bIngest?.entriesPerSecond ?? null, 'fail2ban', true, `≥ ${TARGET_RATE / 1000}k/s`, check(moatRate, TARGET_RATE, 'min'));
+  row('journal ingest vs journalctl -o export', 'entries/s', moatRate, input.entries / jc.seconds, 'journalctl floor', true, null, 'N/A');
+  row('ban latency p50', 'ms', moatLat?.p50 ?? null, f2bLat?.p50 ?? null, 'fail2ban', false, null, 'N/A');
+  row('ban latency p99', 'ms', moatLat?.p99 ?? null, f2bLat?.p99 ?? null, 'fail2ban', false, `≤ ${TARGET_P99_MS} ms`, check(moatLat?.p99 ?? null, TARGET_P99_MS, 'max'));
+  row('ban latency p99 vs floor', 'ms', moatLat?.p99 ?? null, floor.p99, 'journalctl --follow floor', false, null, 'N/A');
+
+  return {
+    figure: 5,
+    name: 'journal',
+    title: `systemd journal: ingest of ${input.entries.toLocaleString('en')} entries (median of ${runs}) and ban latency (${TRIALS} trials)`,
+    startedAt,
+    machine,
+    moatRan: moatRate !== null || moatLat !== null,
+    moatError: moatRate !== null || moatLat !== null ? null : moatError,
+    rows,
+    notes,
+    details: { input, floors: { journalctl: jc, pythonSystemd: py, latency: floor }, moat: { ingest: moatIngest, latency: moatLat }, fail2ban: { ingest: f2bIngest, latency: f2bLat } },
+  };
+}
+
+export const journalBench: FigureBenchmark = {
+  figure: 5,
+  name: 'journal',
+  title: 'systemd journal: entries/s ingested and ban latency, moatd vs fail2ban (python3-systemd)',
+  run,
+};
+
+if (isMain(import.meta.url)) await runStandalone(journalBench);

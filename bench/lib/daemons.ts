@@ -1,0 +1,634 @@
+/**
+ * The two daemons of figures 2–7, started the same way: moatd and fail2ban-server, each in a
+ * network namespace the bench creates, on a private temporary directory that holds a copy of the
+ * daemon's configuration tree, the socket, the pid file, the database, the daemon's log, the
+ * auth.log it watches and the file the bench's ban action writes to.
+ *
+ * Nothing here touches the host: the namespaces are fresh (firewall actions act on their empty
+ * ruleset), every process is started in its own process group and only those groups are killed,
+ * and the namespaces and directories are removed again (also when the bench is interrupted).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { BenchOptions } from './figure.ts';
+import { describeMachine, type MachineInfo } from './machine.ts';
+import { ensureMoatBuilt, moatConfigDir } from './moat.ts';
+import { REPO_ROOT } from './paths.ts';
+import { ensurePeers } from './peers.ts';
+
+export type DaemonKind = 'moat' | 'fail2ban';
+
+/** How the jail bans. */
+export type BanActionChoice =
+  /** The bench's action: `date +"%s.%N <ip>" >> bansFile` (sh execs date: one fork+exec per ban, identical for both daemons). */
+  | { kind: 'stamp' }
+  /** An action with no commands at all (memory figures: the daemon's own bookkeeping only). */
+  | { kind: 'noop' }
+  /** A stock action.d name used as `banaction` (e.g. nftables-multiport), acting inside the namespace. */
+  | { kind: 'banaction'; name: string };
+
+export interface JailSettings {
+  /** fail2ban: pyinotify | polling; moat: auto (inotify) | polling. */
+  backend: string;
+  maxretry: number;
+  findtime: string;
+  bantime: string;
+  action: BanActionChoice;
+}
+
+export interface DaemonSpec {
+  kind: DaemonKind;
+  /** For messages and result rows, e.g. "fail2ban (pyinotify)". */
+  label: string;
+  jail: JailSettings;
+  /** Runs before the daemon starts (e.g. to pre-fill the database). */
+  prepare?: (paths: DaemonPaths) => void | Promise<void>;
+  /** How long start-up (incl. restoring bans) may take. Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Extra text appended to jail.local. */
+  jailExtra?: string;
+}
+
+export interface DaemonPaths {
+  dir: string;
+  conf: string;
+  sock: string;
+  pidfile: string;
+  db: string;
+  daemonLog: string;
+  /** The log the sshd jail watches. */
+  authLog: string;
+  /** Where the stamp action writes. */
+  bansFile: string;
+}
+
+/** What the daemons are run with. */
+export interface DaemonTools {
+  node: string;
+  moatCli: string;
+  moatd: string;
+  /** moat's configuration tree (copied per run). */
+  moatConf: string;
+  fail2banServer: string;
+  fail2banClient: string;
+  /** fail2ban's stock tree (copied per run). */
+  fail2banEtc: string;
+}
+
+export interface CpuSample {
+  /** Monotonic ms when sampled. */
+  at: number;
+  /** utime+stime of the daemon (all threads), seconds. */
+  self: number;
+  /** cutime+cstime: its reaped children (action shells, nft), seconds. */
+  children: number;
+}
+
+export interface MemorySample {
+  rssKiB: number;
+  hwmKiB: number;
+  anonKiB: number;
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningDaemon extends DaemonPaths {
+  kind: DaemonKind;
+  label: string;
+  ns: string;
+  pid: number;
+  /** ms from spawn until the jail answered `status sshd`. */
+  startMs: number;
+  /** The control client of this daemon (moat / fail2ban-client) on its socket. */
+  client(args: string[], timeoutMs?: number): ExecResult;
+  /** A command inside the daemon's namespace (e.g. nft). */
+  inNs(argv: string[], timeoutMs?: number): ExecResult;
+  cpu(): CpuSample | null;
+  memory(): MemorySample | null;
+  alive(): boolean;
+  /** The daemon's log file so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/* ----------------------------------------------------------------------------------------------
+ * Process groups and namespaces the bench created: removed on stop, and on exit/interrupt.
+ */
+const liveGroups = new Set<number>();
+const liveNamespaces = new Set<string>();
+const liveDirs = new Set<string>();
+let nsCounter = 0;
+let exitHooked = false;
+
+function cleanupAll(): void {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  liveGroups.clear();
+  for (const ns of liveNamespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  liveNamespaces.clear();
+  if (!process.env.MOAT_BENCH_KEEP) for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', cleanupAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      cleanupAll();
+      process.exit(130);
+    });
+  }
+}
+
+function sh(argv: string[], timeoutMs = 30_000): ExecResult {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 512 * 2 ** 20 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+export function createNamespace(): string {
+  hookExit();
+  const ns = `moatbench-${process.pid}-${++nsCounter}`;
+  const r = sh(['ip', 'netns', 'add', ns]);
+  if (r.code !== 0) throw new Error(`ip netns add ${ns} failed (needs root): ${r.stderr.trim()}`);
+  liveNamespaces.add(ns);
+  sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+
+export function deleteNamespace(ns: string): void {
+  sh(['ip', 'netns', 'del', ns]);
+  liveNamespaces.delete(ns);
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Clock and log writing.
+ */
+let clockOffsetMs = 0;
+let clockCalibratedAt = -Infinity;
+
+/**
+ * Wall-clock time in ms with sub-ms resolution, comparable with `date +%s.%N` of the action:
+ * performance.now() (monotonic, µs) plus an offset to the realtime clock found at a tick of
+ * Date.now() (re-calibrated every 5 s, so clock slewing cannot accumulate).
+ */
+export function realtimeMs(): number {
+  const p = performance.now();
+  if (p - clockCalibratedAt > 5000) calibrateClock();
+  return performance.now() + clockOffsetMs;
+}
+
+export function calibrateClock(): void {
+  // Spin (< 1 ms) until Date.now() ticks; at that instant, realtime = the new Date.now() value.
+  const start = Date.now();
+  let d = start;
+  let p = performance.now();
+  while (d === start) {
+    p = performance.now();
+    d = Date.now();
+  }
+  clockOffsetMs = d - p;
+  clockCalibratedAt = p;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "Mmm dd HH:MM:SS" in local time, as syslog writes it (what both daemons parse as "now"). */
+export function syslogDate(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** One sshd failure line for `ip`, stamped now. */
+export function sshdFailure(ip: string, n = 0, d = new Date()): string {
+  return `${syslogDate(d)} bench-host sshd[${2000 + (n % 60000)}]: Failed password for root from ${ip} port ${1024 + (n % 60000)} ssh2`;
+}
+
+/** Appends lines to a log file with plain write(2) calls (no fsync), as syslog does. */
+export class LogWriter {
+  private fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+  /** Writes the lines in one write(2); returns the realtime ms right after it returned. */
+  write(lines: string[]): number {
+    if (lines.length) writeSync(this.fd, lines.join('\n') + '\n');
+    return realtimeMs();
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * The stamp action's output: "<epoch seconds with ns> <ip>" lines.
+ */
+export interface StampedBan {
+  ip: string;
+  /** When the action ran `date`, realtime ms. */
+  actionMs: number;
+  /** When the bench read the line (poll or inotify), realtime ms. */
+  seenMs: number;
+}
+
+/** Follows the bans file and resolves waiters when an address's stamp appears. */
+export class BanStampWatcher {
+  readonly bans = new Map<string, StampedBan>();
+  private offset = 0;
+  private partial = '';
+  private waiters = new Map<string, (b: StampedBan) => void>();
+  private timer: NodeJS.Timeout;
+
+  constructor(readonly path: string, pollMs = 1) {
+    if (!existsSync(path)) writeFileSync(path, '');
+    // A 1 ms poll of the file size: no inotify event coalescing and no dependence on whether the
+    // action's shell opened the file before the bench's watch was set up.
+    this.timer = setInterval(() => this.read(), pollMs);
+  }
+
+  read(): void {
+    let text: string;
+    try {
+      const buf = readFileSync(this.path);
+      if (buf.length <= this.offset) return;
+      text = buf.subarray(this.offset).toString('utf8');
+      this.offset = buf.length;
+    } catch {
+      return;
+    }
+    const seenMs = realtimeMs();
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^(\d+)\.(\d+) (\S+)$/.exec(line.trim());
+      if (!m) continue;
+      const actionMs = Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000;
+      const ban: StampedBan = { ip: m[3]!, actionMs, seenMs };
+      if (!this.bans.has(ban.ip)) this.bans.set(ban.ip, ban);
+      const w = this.waiters.get(ban.ip);
+      if (w) {
+        this.waiters.delete(ban.ip);
+        w(ban);
+      }
+    }
+  }
+
+  /** The ban of `ip`, or null after `timeoutMs`. */
+  waitFor(ip: string, timeoutMs: number): Promise<StampedBan | null> {
+    const have = this.bans.get(ip);
+    if (have) return Promise.resolve(have);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters.delete(ip);
+        resolve(null);
+      }, timeoutMs);
+      this.waiters.set(ip, (b) => {
+        clearTimeout(t);
+        resolve(b);
+      });
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * The floor under every stamped ban: the bench spawns the stamp action's very command line itself
+ * (`sh -c 'date … >> file'`, as the daemons do) and measures spawn → stamp. Sampled between the
+ * daemons' trials, so it sees the same machine load as they do.
+ */
+export class ActionFloor {
+  readonly samples: number[] = [];
+  private dir = mkdtempSync(join(tmpdir(), 'moatbench-floor-'));
+  private file = join(this.dir, 'bans');
+  private watcher = new BanStampWatcher(this.file);
+  private n = 0;
+
+  async sample(): Promise<number | null> {
+    const ip = benchIp(100_000 + this.n++);
+    calibrateClock();
+    const t0 = realtimeMs();
+    spawn('/bin/sh', ['-c', `date +"%s.%N ${ip}" >> '${this.file}'`], { stdio: 'ignore' });
+    const ban = await this.watcher.waitFor(ip, 5000);
+    if (!ban) return null;
+    this.samples.push(ban.actionMs - t0);
+    return ban.actionMs - t0;
+  }
+
+  close(): void {
+    this.watcher.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Configuration of a run.
+ */
+function actionFiles(paths: DaemonPaths): Record<string, string> {
+  // `%%` is ConfigParser's escaped `%`; both daemons read action.d the same way.
+  return {
+    'moatbench-stamp.conf': [
+      '# written by moat bench/lib/daemons.ts: records when a ban action starts, with ns resolution',
+      '[Definition]',
+      // One simple command: sh execs date in place (no extra fork), date prints stamp and address.
+      `actionban = date +"%%s.%%N <ip>" >> '${paths.bansFile}'`,
+      '',
+    ].join('\n'),
+    'moatbench-noop.conf': ['# written by moat bench/lib/daemons.ts: an action that does nothing', '[Definition]', ''].join('\n'),
+  };
+}
+
+function jailLocal(spec: DaemonSpec, paths: DaemonPaths): string {
+  const j = spec.jail;
+  const action =
+    j.action.kind === 'stamp' ? 'action = moatbench-stamp' : j.action.kind === 'noop' ? 'action = moatbench-noop' : `banaction = ${j.action.name}`;
+  return [
+    '# written by moat bench/lib/daemons.ts',
+    '[DEFAULT]',
+    // The bench's addresses are documentation/public ranges; the host's own never appear.
+    'ignoreself = false',
+    'usedns = no',
+    '',
+    '[sshd]',
+    'enabled = true',
+    `backend = ${j.backend}`,
+    `logpath = ${paths.authLog}`,
+    action,
+    `maxretry = ${j.maxretry}`,
+    `findtime = ${j.findtime}`,
+    `bantime = ${j.bantime}`,
+    spec.jailExtra ?? '',
+    '',
+  ].join('\n');
+}
+
+function preparePaths(kind: DaemonKind): DaemonPaths {
+  const dir = mkdtempSync(join(tmpdir(), `moatbench-${kind}-`));
+  liveDirs.add(dir);
+  return {
+    dir,
+    conf: join(dir, 'conf'),
+    sock: join(dir, 'sock'),
+    pidfile: join(dir, 'pid'),
+    db: join(dir, 'db.sqlite3'),
+    daemonLog: join(dir, 'daemon.log'),
+    authLog: join(dir, 'auth.log'),
+    bansFile: join(dir, 'bans'),
+  };
+}
+
+function writeConfig(spec: DaemonSpec, tools: DaemonTools, paths: DaemonPaths): void {
+  cpSync(spec.kind === 'moat' ? tools.moatConf : tools.fail2banEtc, paths.conf, { recursive: true });
+  // Debian's jail.d enables sshd with its own settings; jail.local below is the whole story.
+  rmSync(join(paths.conf, 'jail.d', 'defaults-debian.conf'), { force: true });
+  for (const [name, text] of Object.entries(actionFiles(paths))) writeFileSync(join(paths.conf, 'action.d', name), text);
+  writeFileSync(join(paths.conf, 'jail.local'), jailLocal(spec, paths));
+  const daemonSettings = [
+    `loglevel = INFO`,
+    `logtarget = ${paths.daemonLog}`,
+    `socket = ${paths.sock}`,
+    `pidfile = ${paths.pidfile}`,
+    `dbfile = ${paths.db}`,
+    // The namespace has only lo: without this, "auto" could leave the IPv6 part of the mix unbanned.
+    `allowipv6 = yes`,
+    '',
+  ];
+  if (spec.kind === 'moat') writeFileSync(join(paths.conf, 'moat.local'), ['[Definition]', ...daemonSettings].join('\n'));
+  else writeFileSync(join(paths.conf, 'fail2ban.local'), ['[DEFAULT]', ...daemonSettings, '[Definition]', ''].join('\n'));
+  writeFileSync(paths.authLog, '');
+  writeFileSync(paths.bansFile, '');
+}
+
+function readCpu(pid: number): CpuSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at state (field 3).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const n = (i: number) => Number(f[i - 3]);
+    return { at: performance.now(), self: (n(14) + n(15)) / CLK_TCK, children: (n(16) + n(17)) / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+
+export function readMemory(pid: number): MemorySample | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+    return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon') };
+  } catch {
+    return null;
+  }
+}
+
+function daemonArgv(spec: DaemonSpec, tools: DaemonTools, p: DaemonPaths): string[] {
+  if (spec.kind === 'moat') {
+    // MOAT_BENCH_MOATD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles moatd (written when it stops).
+    const nodeArgs = (process.env.MOAT_BENCH_MOATD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // MOAT_BENCH_MOATD_WRAP="heaptrack -o /tmp/ht/moatd" runs moatd under a tool (native memory).
+    const wrap = (process.env.MOAT_BENCH_MOATD_WRAP ?? '').split(' ').filter(Boolean);
+    return [...wrap, tools.node, ...nodeArgs, tools.moatd, '-f', '-x', '-c', p.conf, '-s', p.sock, '-p', p.pidfile, '--dbfile', p.db, '--logtarget', p.daemonLog];
+  }
+  return [tools.fail2banServer, '-f', '-x', '-c', p.conf, '-s', p.sock, '-p', p.pidfile];
+}
+
+function clientArgv(kind: DaemonKind, tools: DaemonTools, p: DaemonPaths, args: string[]): string[] {
+  return kind === 'moat' ? [tools.node, tools.moatCli, '-s', p.sock, ...args] : [tools.fail2banClient, '-c', p.conf, '-s', p.sock, ...args];
+}
+
+/** Starts a daemon in a fresh namespace and waits until its sshd jail answers `status`. */
+export async function startDaemon(spec: DaemonSpec, tools: DaemonTools): Promise<RunningDaemon> {
+  hookExit();
+  const paths = preparePaths(spec.kind);
+  writeConfig(spec, tools, paths);
+  if (spec.prepare) await spec.prepare(paths);
+  const ns = createNamespace();
+  const argv = ['ip', 'netns', 'exec', ns, ...daemonArgv(spec, tools, paths)];
+  const spawnedAt = performance.now();
+  // `ip netns exec` execs the command (no fork), so the child's pid is the daemon's; detached makes it
+  // the leader of a new process group that also holds the action shells it forks.
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const pid = child.pid!;
+  liveGroups.add(pid);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  let exited = false;
+  const exitedP = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+
+  const client = (args: string[], timeoutMs = 60_000) => sh(clientArgv(spec.kind, tools, paths, args), timeoutMs);
+  const log = () => (existsSync(paths.daemonLog) ? readFileSync(paths.daemonLog, 'utf8') : '');
+  const stop = async () => {
+    if (!exited) {
+      client(['stop'], 30_000);
+      await Promise.race([exitedP, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* the group is gone */
+    }
+    if (!exited) await Promise.race([exitedP, new Promise((r) => setTimeout(r, 5_000))]);
+    liveGroups.delete(pid);
+    deleteNamespace(ns);
+    if (!process.env.MOAT_BENCH_KEEP) {
+      rmSync(paths.dir, { recursive: true, force: true });
+      liveDirs.delete(paths.dir);
+    }
+  };
+
+  const deadline = spawnedAt + (spec.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 150));
+    if (exited) {
+      const why = `${spec.label} exited during start-up: ${stderr.trim()}\n${log().split('\n').slice(-8).join('\n')}`;
+      await stop();
+      throw new Error(why);
+    }
+    if (client(['status', 'sshd'], 20_000).code === 0) break;
+    if (performance.now() > deadline) {
+      const why = `${spec.label} not ready after ${spec.readyTimeoutMs ?? 60_000} ms: ${stderr.trim()}\n${log().split('\n').slice(-8).join('\n')}`;
+      await stop();
+      throw new Error(why);
+    }
+  }
+  const startMs = performance.now() - spawnedAt;
+  return {
+    ...paths,
+    kind: spec.kind,
+    label: spec.label,
+    ns,
+    pid,
+    startMs,
+    client,
+    inNs: (a, timeoutMs) => sh(['ip', 'netns', 'exec', ns, ...a], timeoutMs),
+    cpu: () => readCpu(pid),
+    memory: () => readMemory(pid),
+    alive: () => !exited,
+    log,
+    stop,
+  };
+}
+
+/** Runs `fn` with a started daemon and always stops it. */
+export async function withDaemon<T>(spec: DaemonSpec, tools: DaemonTools, fn: (d: RunningDaemon) => Promise<T>): Promise<T> {
+  const d = await startDaemon(spec, tools);
+  try {
+    return await fn(d);
+  } finally {
+    await d.stop();
+  }
+}
+
+/** Counts the elements of every set in the namespace's nftables ruleset. */
+export function nftElementCount(d: RunningDaemon): number | null {
+  const r = d.inNs(['nft', '-j', 'list', 'ruleset'], 120_000);
+  if (r.code !== 0) return null;
+  try {
+    const doc = JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] }>[] };
+    let n = 0;
+    for (const item of doc.nftables) if (item.set?.elem) n += item.set.elem.length;
+    return n;
+  } catch {
+    return null;
+  }
+}
+
+/** Timestamps (realtime ms) and addresses of the "[jail] Ban IP" lines in a daemon's log. */
+export function banLogLines(logText: string): { ms: number; ip: string }[] {
+  const out: { ms: number; ip: string }[] = [];
+  // Both daemons write "YYYY-MM-DD HH:MM:SS,mmm <logger> [pid]: NOTICE  [sshd] Ban <ip>" in local time.
+  const re = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) .*?NOTICE\s+\[[^\]]+\] Ban (\S+)$/gm;
+  for (let m = re.exec(logText); m; m = re.exec(logText)) {
+    const ms = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!).getTime();
+    out.push({ ms, ip: m[8]! });
+  }
+  return out;
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Set-up shared by the daemon figures, and statistics.
+ */
+export interface DaemonBenchSetup {
+  tools: DaemonTools;
+  /** Why moat cannot be measured, or null. */
+  moatError: string | null;
+  /** Why fail2ban cannot be measured, or null. */
+  fail2banError: string | null;
+  notes: string[];
+  machine: MachineInfo;
+}
+
+/** Installs the peers, builds moat when stale and describes the machine: the common prologue of figures 2–7. */
+export function setupDaemonBench(opts: BenchOptions): DaemonBenchSetup {
+  const notes: string[] = [];
+  if (process.getuid?.() !== 0) throw new Error('the daemon figures need root (network namespaces, apt-get)');
+  const peers = ensurePeers({ install: opts.install !== false });
+  notes.push(...peers.notes);
+  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
+  notes.push(...build.notes);
+  const config = moatConfigDir('sshd', peers.fail2banEtc);
+  const moatd = join(dirname(build.bin), 'moatd.js');
+  let moatError = build.error;
+  if (!moatError && !existsSync(moatd)) moatError = `moatd not built: ${moatd} missing`;
+  if (!moatError && !config) moatError = 'no sshd filter for moat (config/filter.d/sshd.conf)';
+  const fail2banClient = '/usr/bin/fail2ban-client';
+  let fail2banError =
+    peers.fail2banServer && peers.fail2banEtc && existsSync(fail2banClient) ? null : 'fail2ban-server/fail2ban-client not installed';
+  // For profiling runs: MOAT_BENCH_ONLY=moat measures moat's side alone.
+  if (process.env.MOAT_BENCH_ONLY === 'moat') fail2banError = 'skipped (MOAT_BENCH_ONLY=moat)';
+  if (config) notes.push(`moatd runs on a copy of ${config.which}; fail2ban on a copy of ${peers.fail2banEtc ?? '/etc/fail2ban'}`);
+  notes.push('other agents share this 2-core machine: absolute times are noisy, compare ratios of the same run');
+  return {
+    tools: {
+      node: process.execPath,
+      moatCli: build.bin,
+      moatd,
+      moatConf: config?.dir ?? join(REPO_ROOT, 'config'),
+      fail2banServer: peers.fail2banServer ?? '/usr/bin/fail2ban-server',
+      fail2banClient,
+      fail2banEtc: peers.fail2banEtc ?? '/etc/fail2ban',
+    },
+    moatError,
+    fail2banError,
+    notes,
+    machine: describeMachine(),
+  };
+}
+
+export function percentile(values: number[], p: number): number | null {
+  if (!values.length) return null;
+  const v = [...values].sort((a, b) => a - b);
+  // Nearest-rank: p99 of 50 values is the 50th (the maximum), never an interpolated value.
+  const rank = Math.max(1, Math.ceil((p / 100) * v.length));
+  return v[rank - 1]!;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Same-size groups of documentation/test addresses nobody routes: 198.18.0.0/15 (benchmarking, RFC 2544). */
+export function benchIp(n: number): string {
+  return `198.${18 + ((n >>> 16) & 1)}.${(n >>> 8) & 255}.${n & 255}`;
+}

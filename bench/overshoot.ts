@@ -1,0 +1,203 @@
+/**
+ * Figure 3: overshoot — how many failure lines of one address get written after the maxretry-th
+ * and before its ban action starts, at 10, 100 and 1000 attempts/s. maxretry = 3. Per trial a fresh
+ * address; the bench appends its failure lines at a steady rate (timer-paced, every line stamped
+ * with the realtime just before its write) until the bench sees the ban or 10 s pass. The ban's
+ * start is the stamp action's own `date +%s.%N` (same action for both daemons, see lib/daemons.ts);
+ * overshoot = lines written before that instant − maxretry (ideal: 0).
+ * moatd (inotify) and fail2ban-server (pyinotify) run one after the other in the same run.
+ * Target (issue 7): 0 / 0 / ≤ 2. Reference: fail2ban 6 / 13 / 351.
+ */
+import {
+  ActionFloor,
+  BanStampWatcher,
+  LogWriter,
+  benchIp,
+  calibrateClock,
+  percentile,
+  realtimeMs,
+  setupDaemonBench,
+  sleep,
+  sshdFailure,
+  startDaemon,
+  type DaemonSpec,
+  type DaemonTools,
+} from './lib/daemons.ts';
+import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
+import { isMain } from './lib/paths.ts';
+import { check, type FigureRow, type FigureResult } from './lib/results.ts';
+
+const MAXRETRY = 3;
+const DEFAULT_RATES = [10, 100, 1000];
+/** Targets per rate: moat's median overshoot must not exceed these. */
+const TARGETS: Record<number, number> = { 10: 0, 100: 0, 1000: 2 };
+const TRIAL_LIMIT_MS = 10_000;
+
+interface Trial {
+  rate: number;
+  ip: string;
+  written: number;
+  /** Lines written before the action started; null when no ban within the limit. */
+  beforeBan: number | null;
+  overshoot: number | null;
+  /** Action start − the maxretry-th line's write, ms. */
+  latencyMs: number | null;
+}
+
+async function runTrial(watcher: BanStampWatcher, writer: LogWriter, ip: string, rate: number, seq: number): Promise<Trial> {
+  calibrateClock();
+  const times: number[] = [];
+  const start = realtimeMs();
+  const intervalMs = 1000 / rate;
+  let n = 0;
+  for (;;) {
+    const now = realtimeMs();
+    // Lines due by now: a steady schedule, so a late timer writes the missed lines in one go.
+    const due = Math.floor((now - start) / intervalMs) + 1;
+    if (due > n) {
+      const lines: string[] = [];
+      for (; n < due; n++) lines.push(sshdFailure(ip, seq + n));
+      const t = realtimeMs();
+      writer.write(lines);
+      for (let k = 0; k < lines.length; k++) times.push(t);
+    }
+    watcher.read();
+    if (watcher.bans.has(ip) || now - start > TRIAL_LIMIT_MS) break;
+    const next = start + n * intervalMs - realtimeMs();
+    // Low rates sleep until the next line (waking every 5 ms to notice the ban); 1000/s ticks every ms.
+    await sleep(Math.max(1, Math.min(next, 5)));
+  }
+  // A ban just after the last write is still a ban; give the stamp a moment to land.
+  const ban = watcher.bans.get(ip) ?? (await watcher.waitFor(ip, 2000));
+  if (!ban) return { rate, ip, written: times.length, beforeBan: null, overshoot: null, latencyMs: null };
+  const beforeBan = times.filter((t) => t < ban.actionMs).length;
+  return {
+    rate,
+    ip,
+    written: times.length,
+    beforeBan,
+    overshoot: beforeBan - MAXRETRY,
+    latencyMs: times.length >= MAXRETRY ? ban.actionMs - times[MAXRETRY - 1]! : null,
+  };
+}
+
+interface DaemonOutcome {
+  label: string;
+  trials: Trial[];
+  perRate: Record<number, { median: number | null; max: number | null; unbanned: number }>;
+  error: string | null;
+}
+
+async function measureDaemon(spec: DaemonSpec, tools: DaemonTools, rates: number[], trials: number, ipBase: number, floor: ActionFloor, log: (m: string) => void): Promise<DaemonOutcome> {
+  const out: DaemonOutcome = { label: spec.label, trials: [], perRate: {}, error: null };
+  const d = await startDaemon(spec, tools);
+  const watcher = new BanStampWatcher(d.bansFile);
+  const writer = new LogWriter(d.authLog);
+  try {
+    // One warm-up ban (first action run, lazy initialisation), not counted.
+    await runTrial(watcher, writer, benchIp(ipBase), 100, 0);
+    await sleep(300);
+    let k = 1;
+    for (const rate of rates) {
+      for (let i = 0; i < trials; i++, k++) {
+        const t = await runTrial(watcher, writer, benchIp(ipBase + k), rate, k * 20_000);
+        out.trials.push(t);
+        if (!d.alive()) throw new Error(`${spec.label} died:\n${d.log().split('\n').slice(-8).join('\n')}`);
+        // Let the daemon drain the lines written after the ban before the next address starts,
+        // and take one sample of the action's own start-up cost meanwhile.
+        await floor.sample();
+        await sleep(300);
+      }
+      const o = out.trials.filter((t) => t.rate === rate && t.overshoot !== null).map((t) => t.overshoot!);
+      out.perRate[rate] = { median: percentile(o, 50), max: percentile(o, 100), unbanned: trials - o.length };
+      log(`  ${spec.label} @ ${rate}/s: overshoot ${o.join(' ')}`);
+    }
+  } finally {
+    watcher.close();
+    writer.close();
+    await d.stop();
+  }
+  return out;
+}
+
+async function run(opts: BenchOptions): Promise<FigureResult> {
+  const log = opts.log ?? (() => {});
+  const trials = opts.trials ?? 5;
+  const rates = opts.rates ?? DEFAULT_RATES;
+  const startedAt = new Date().toISOString();
+  const setup = setupDaemonBench(opts);
+  const notes = [...setup.notes];
+  const jail = { maxretry: MAXRETRY, findtime: '1h', bantime: '1h', action: { kind: 'stamp' } as const };
+  const floor = new ActionFloor();
+  const measure = async (spec: DaemonSpec, skip: string | null, ipBase: number): Promise<DaemonOutcome> => {
+    if (skip) return { label: spec.label, trials: [], perRate: {}, error: skip };
+    log(`  ${spec.label}: rates ${rates.join(', ')}/s, ${trials} trials each`);
+    try {
+      return await measureDaemon(spec, setup.tools, rates, trials, ipBase, floor, log);
+    } catch (e) {
+      notes.push(`${spec.label} failed: ${(e as Error).message.split('\n')[0]}`);
+      return { label: spec.label, trials: [], perRate: {}, error: (e as Error).message };
+    }
+  };
+  const moat = await measure({ kind: 'moat', label: 'moatd (inotify)', jail: { ...jail, backend: 'auto' } }, setup.moatError, 2000);
+  const f2b = await measure({ kind: 'fail2ban', label: 'fail2ban (pyinotify)', jail: { ...jail, backend: 'pyinotify' } }, setup.fail2banError, 4000);
+
+  floor.close();
+  const floor50 = percentile(floor.samples, 50);
+
+  const rows: FigureRow[] = [];
+  for (const rate of rates) {
+    const mv = moat.perRate[rate]?.median ?? null;
+    const pv = f2b.perRate[rate]?.median ?? null;
+    const target = TARGETS[rate];
+    // Overshoot is often 0, where a quotient means nothing: the ratio compares lines that reached the log, (peer + 3) / (moat + 3).
+    const ratio = mv !== null && pv !== null ? (pv + MAXRETRY) / (mv + MAXRETRY) : null;
+    rows.push({
+      metric: `overshoot @ ${rate}/s (median)`,
+      unit: 'lines',
+      moat: mv,
+      peer: pv,
+      peerName: f2b.label,
+      ratio,
+      higherIsBetter: false,
+      target: target === undefined ? null : target === 0 ? '0' : `≤ ${target}`,
+      verdict: target === undefined ? 'N/A' : check(mv, target, 'max'),
+    });
+  }
+  notes.push(
+    `overshoot = failure lines of the address written before its ban action's \`date\` − maxretry (${MAXRETRY}); median of ${trials} trials per rate (max in details); one uncounted warm-up ban per daemon`,
+    `ratio column = (fail2ban + ${MAXRETRY}) / (moat + ${MAXRETRY}): lines of the address that got through before the ban, as a quotient that stays defined at 0 overshoot`,
+  );
+  if (floor50 !== null) {
+    notes.push(
+      `floor: the stamp action's own start-up (sh + date spawned by the bench between trials, ${floor.samples.length} samples): p50 ${floor50.toFixed(2)} ms, p99 ${percentile(floor.samples, 99)?.toFixed(2)} ms; ` +
+        `lines written during it alone: ${rates.map((r) => `${((floor50 * r) / 1000).toFixed(1)} @ ${r}/s`).join(', ')}`,
+    );
+  }
+  for (const o of [moat, f2b]) {
+    for (const [rate, r] of Object.entries(o.perRate)) {
+      notes.push(`${o.label} @ ${rate}/s: median ${r.median ?? '-'}, max ${r.max ?? '-'}${r.unbanned ? `, ${r.unbanned} trial(s) without a ban in ${TRIAL_LIMIT_MS / 1000} s` : ''}`);
+    }
+  }
+  return {
+    figure: 3,
+    name: 'overshoot',
+    title: `overshoot: failure lines written before the ban started, at ${rates.join(' / ')} attempts/s (maxretry ${MAXRETRY})`,
+    startedAt,
+    machine: setup.machine,
+    moatRan: !moat.error && moat.trials.length > 0,
+    moatError: moat.error,
+    rows,
+    notes,
+    details: { rates, trials, maxretry: MAXRETRY, daemons: { moat, fail2ban: f2b }, floorMs: floor.samples },
+  };
+}
+
+export const overshoot: FigureBenchmark = {
+  figure: 3,
+  name: 'overshoot',
+  title: 'overshoot at 10/100/1000 attempts/s, moatd vs fail2ban (pyinotify)',
+  run,
+};
+
+if (isMain(import.meta.url)) await runStandalone(overshoot);

@@ -5,7 +5,10 @@
  * stdout callback that completed them.
  *
  * Resume: after each delivered batch the cursor of its last entry goes to
- * `setCursor`; a (re)started journalctl begins `--after-cursor` that entry,
+ * `setCursor`; a (re)started journalctl begins `--cursor` that entry (and the
+ * entry itself, when it still matches, is dropped: journalctl 252's
+ * `--after-cursor` skips the first match after a cursor entry that no longer
+ * matches, e.g. after a journalmatch change),
  * or, with no cursor, `--since` now − findtime. journalctl dying is reported
  * in status and it is restarted with exponential back-off (cap 30 s) from the
  * last processed cursor: nothing lost, nothing repeated.
@@ -144,6 +147,8 @@ export class JournalSource {
   #failures = 0;
   #restarts = 0;
   #cursor: string | undefined;
+  /** Cursor the follower was started at (`--cursor`): its entry, if it comes first, was processed already. */
+  #skipCursor: string | undefined;
   #sinceSeconds = 0;
   #mode: SourceMode = 'restore';
   #startedAt = 0;
@@ -228,7 +233,7 @@ export class JournalSource {
 
   /** Follower arguments for the current resume point. */
   followerArgs(): string[] {
-    const start = this.#cursor !== undefined ? `--after-cursor=${this.#cursor}` : `--since=@${this.#sinceSeconds}`;
+    const start = this.#cursor !== undefined ? `--cursor=${this.#cursor}` : `--since=@${this.#sinceSeconds}`;
     return ['--follow', '--no-tail', '--output=export', '--quiet', '--no-pager', start, ...this.#selection, '--', ...this.#matches];
   }
 
@@ -258,6 +263,8 @@ export class JournalSource {
 
   #spawnFollower(): void {
     const args = this.followerArgs();
+    // --cursor starts AT the processed entry: the first entry is dropped when it is that one
+    this.#skipCursor = this.#cursor;
     this.#command = [this.#journalctl(), ...args];
     this.#stderr = '';
     this.#parser.reset();
@@ -324,6 +331,12 @@ export class JournalSource {
       return;
     }
     for (const entry of entries) {
+      if (this.#skipCursor !== undefined) {
+        const first = firstValue(entry, '__CURSOR');
+        const skip = this.#skipCursor;
+        this.#skipCursor = undefined;
+        if (first === skip) continue;
+      }
       const line = formatJournalEntry(entry);
       if (!line) continue;
       let switchAfter = false;

@@ -98,7 +98,7 @@ test('journal: stop, append, start with the stored cursor → only the new entri
     second.collector.texts.map((l) => l.match(/from (\S+)/)![1]),
     ['198.51.100.3', '198.51.100.4'],
   );
-  assert.ok(second.source.status().command.includes(`--after-cursor=${stored}`));
+  assert.ok(second.source.status().command.includes(`--cursor=${stored}`));
 });
 
 test('journal: a killed journalctl is restarted and resumes after the last processed entry', { skip }, async (t) => {
@@ -115,7 +115,7 @@ test('journal: a killed journalctl is restarted and resumes after the last proce
   assert.notEqual(source.status().pid, firstPid);
   assert.match(source.status().lastError ?? '', /journalctl exited \(signal SIGKILL\)/);
   assert.ok(logger.has('error', /restarting in \d+ ms/));
-  assert.ok(source.status().command.includes(`--after-cursor=${collector.entries[0]!.cursor}`));
+  assert.ok(source.status().command.includes(`--cursor=${collector.entries[0]!.cursor}`));
 
   // Entries written while it was down and after the restart: each exactly once.
   await appendJournal(dir, [sshdFailure('203.0.113.2'), sshdFailure('203.0.113.3')]);
@@ -133,13 +133,13 @@ test('journal: a killed journalctl is restarted and resumes after the last proce
 
 test('journal: injectable follower command, back-off while it keeps failing', async (t) => {
   // A fake journalctl: --lines=1 prints the newest entry; the follower prints the
-  // entries after --after-cursor (all of them without one), split across writes, then exits 3.
+  // entries from --cursor on (all of them without one), split across writes, then exits 3.
   const script = `
     const out = Buffer.from(process.env.FAKE_OUT, 'base64');
     const cut = out.indexOf('__CURSOR=cur-2');
-    const after = process.argv.find((a) => a.startsWith('--after-cursor='));
-    const body = process.argv.includes('--lines=1') || after === '--after-cursor=cur-1'
-      ? out.subarray(cut) : after ? Buffer.alloc(0) : out;
+    const at = process.argv.find((a) => a.startsWith('--cursor='));
+    const body = process.argv.includes('--lines=1') || at === '--cursor=cur-2'
+      ? out.subarray(cut) : at ? Buffer.alloc(0) : out;
     process.stdout.write(body.subarray(0, 37));
     setTimeout(() => { process.stdout.write(body.subarray(37)); process.exitCode = process.argv.includes('--lines=1') ? 0 : 3; }, 20);
   `;
@@ -173,9 +173,31 @@ test('journal: injectable follower command, back-off while it keeps failing', as
   assert.equal(calls[0]!.args[0], 'fake-journalctl');
   assert.ok(calls[0]!.args.includes('--lines=1'));
   assert.ok(calls[1]!.args.some((a) => a.startsWith('--since=@')));
-  assert.ok(calls[2]!.args.includes('--after-cursor=cur-2'));
+  assert.ok(calls[2]!.args.includes('--cursor=cur-2'));
   // back-off doubles up to the cap (10, 20, 40, 40 ms + process start time)
   const gaps = calls.slice(2).map((c, i) => c.at - calls[i + 1]!.at);
   assert.ok(gaps.every((g) => g >= 10), `gaps ${gaps}`);
   assert.match(source.status().lastError ?? '', /code 3/);
+});
+
+// journalctl 252's --after-cursor skips the first match after a cursor entry the matches do not
+// select (a cursor stored under another journalmatch); moat starts --cursor and drops that entry.
+test('journal: resuming at a cursor whose entry no longer matches loses nothing', { skip }, async (t) => {
+  const { dir, cleanup } = tempDir('moat-journal-');
+  t.after(cleanup);
+  await appendJournal(dir, [journalEntry({ SYSLOG_IDENTIFIER: 'cron', _COMM: 'cron', MESSAGE: 'job ran' }, 20)]);
+  // the stored cursor is the cron entry's: a jail that read everything before now reads sshd only
+  const all = makeSource(dir, { journalmatch: [] });
+  t.after(() => all.source.stop());
+  await all.source.start();
+  await all.collector.waitCount(1);
+  await all.source.stop();
+  const cronCursor = all.collector.cursors.at(-1)!;
+  await appendJournal(dir, [sshdFailure('198.51.100.21', 10), sshdFailure('198.51.100.22', 5)]);
+  const sshd = makeSource(dir, { cursor: cronCursor });
+  t.after(() => sshd.source.stop());
+  await sshd.source.start();
+  await sshd.collector.waitCount(2);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sshd.collector.texts.map((l) => l.match(/from (\S+)/)![1]), ['198.51.100.21', '198.51.100.22']);
 });

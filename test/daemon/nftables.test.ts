@@ -67,3 +67,43 @@ test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes
     run(['ip', 'netns', 'del', ns]);
   }
 });
+
+test('bans kept in the store are restored into the nft sets at the next start (one transaction)', { skip }, async () => {
+  const ns = `moat-r-${process.pid}`;
+  const add = run(['ip', 'netns', 'add', ns]);
+  assert.equal(add.code, 0, `cannot create a network namespace (set MOAT_SKIP_NETNS=1 to skip): ${add.stderr}`);
+  const e = createDaemonEnv('nft-restore');
+  const inNs = ['ip', 'netns', 'exec', ns];
+  try {
+    run([...inNs, 'ip', 'link', 'set', 'lo', 'up']);
+    const auth = join(e.dir, 'auth.log');
+    writeFileSync(auth, '');
+    e.jailLocal(
+      `[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\nbantime = 1h\n`,
+    );
+    await e.start(inNs);
+    const v4 = ['198.51.100.1', '198.51.100.2', '203.0.113.3'];
+    const b = e.moat(['set', 'sshd', 'banip', ...v4, '2001:db8::7']);
+    assert.equal(b.code, 0, b.stderr);
+    await waitFor('all bans in the sets', () => v4.every((ip) => setElements(ns, 'addr-set-sshd')?.includes(ip)) && setElements(ns, 'addr6-set-sshd')?.includes('2001:db8::7'), 15_000, () => e.log());
+    await e.kill('SIGTERM');
+    assert.equal(e.proc!.exitCode, 0, e.log());
+    assert.doesNotMatch(run([...inNs, 'nft', 'list', 'tables']).stdout, /f2b-table/, 'stop removed the table');
+
+    const logBefore = e.log().length;
+    await e.start(inNs);
+    await waitFor('the restored bans back in the kernel sets', () => {
+      const s4 = setElements(ns, 'addr-set-sshd');
+      const s6 = setElements(ns, 'addr6-set-sshd');
+      return s4 !== null && s6 !== null && [...s4].sort().join() === [...v4].sort().join() && s6.join() === '2001:db8::7';
+    }, 20_000, () => e.log().slice(logBefore));
+    const log = e.log().slice(logBefore);
+    for (const ip of [...v4, '2001:db8::7']) assert.match(log, new RegExp(`Restore Ban ${ip.replace(/[.:]/g, '\\$&')}`));
+    assert.equal(e.moat(['get', 'sshd', 'banned', '203.0.113.3']).stdout.trim(), '1');
+    await e.kill('SIGTERM');
+    assert.equal(e.proc!.exitCode, 0, e.log());
+  } finally {
+    await e.cleanup();
+    run(['ip', 'netns', 'del', ns]);
+  }
+});

@@ -8,11 +8,10 @@ import { isAscii } from 'node:buffer';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readFilter, type FilterDefinition } from '../config/index.ts';
+import { parseReference, readFilter, type FilterDefinition } from '../config/index.ts';
 import { MoatError } from '../errors.ts';
 import type { LineTriple } from '../filter/failure.ts';
 import { Filter, type FilterMatch, type LineHint } from '../filter/filter.ts';
-import { parseReference } from '../config/index.ts';
 import { defaultConfigDir, MOAT_VERSION } from '../version.ts';
 
 const USAGE = `Usage: moat regex [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]
@@ -611,9 +610,9 @@ function ctime(t: number): string {
 
 /** `-o FMT`: id/fid, ip, msg, row, a group name, or a template with <tags>. */
 function formatOut(fmt: string, r: FilterMatch): string {
-  const matches = (r.data.matches ?? []).map((t) => t.join(''));
   if (fmt === 'id' || fmt === 'fid') return r.id ?? '';
   if (fmt === 'ip') return r.ip ?? r.id ?? '';
+  const matches = (r.data.matches ?? []).map((t) => t.join(''));
   if (fmt === 'msg') return matches.join('\n');
   if (fmt === 'row') {
     const { matches: _m, ...rest } = r.data;

@@ -49,11 +49,6 @@ export class DataSchema {
     r[slot] = value;
   }
 
-  /** Like `delete obj[key]`. */
-  delete(r: DataRecord, slot: number): void {
-    r[slot] = undefined;
-  }
-
   /** Present slots in insertion order. */
   keys(r: DataRecord): number[] {
     const k = this.names.length;

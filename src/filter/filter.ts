@@ -8,7 +8,7 @@
  * subject are not run (regex-dispatch.ts).
  */
 import { RegexError, type ErrorLocation } from '../errors.ts';
-import { isCanonicalIPv4, parseIp, type Family } from '../net/ip.ts';
+import { ipText, isCanonicalIPv4, parseIp, type Family } from '../net/ip.ts';
 import { DataSchema, type DataRecord } from './data-record.ts';
 import { DateDetector } from './date/index.ts';
 import type { Failure, LineTriple } from './failure.ts';
@@ -401,7 +401,8 @@ export class Filter {
     let orgBuffer: LineTriple[];
     if (multi) {
       this.lineBuffer.push(triple);
-      if (this.lineBuffer.length > this.maxlines) this.lineBuffer = this.lineBuffer.slice(-this.maxlines);
+      // (never more than one line over: the buffer it is left with holds at most maxlines)
+      if (this.lineBuffer.length > this.maxlines) this.lineBuffer.shift();
       orgBuffer = this.lineBuffer;
     } else {
       orgBuffer = this.lineBuffer = [triple];
@@ -753,11 +754,7 @@ function parseAddress(text: string): ParsedAddress | null {
   let parsed = addressCache.get(text);
   if (parsed !== undefined) return parsed;
   const ip = parseIp(text);
-  if (!ip) parsed = null;
-  else {
-    const full = ip.family === 'inet4' ? 32 : 128;
-    parsed = { text: ip.prefix === full ? ip.address : `${ip.address}/${ip.prefix}`, family: ip.family };
-  }
+  parsed = ip ? { text: ipText(ip), family: ip.family } : null;
   if (addressCache.size >= ADDRESS_CACHE_LIMIT) addressCache = new Map();
   addressCache.set(text, parsed);
   return parsed;

@@ -175,12 +175,16 @@ function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
   return out;
 }
 
+/** Canonical text of a parsed address: the address, with `/prefix` only for a network. */
+export function ipText(ip: IpAddress): string {
+  return ip.prefix === (ip.family === 'inet4' ? 32 : 128) ? ip.address : `${ip.address}/${ip.prefix}`;
+}
+
 /** Canonical text of a single address or network (`a.b.c.0/24`), or null if not an IP. */
 export function canonicalIp(input: string): string | null {
+  if (isCanonicalIPv4(input)) return input;
   const ip = parseIp(input);
-  if (!ip) return null;
-  const max = ip.family === 'inet4' ? 32 : 128;
-  return ip.prefix === max ? ip.address : `${ip.address}/${ip.prefix}`;
+  return ip ? ipText(ip) : null;
 }
 
 export function ipFamily(input: string): Family | null {

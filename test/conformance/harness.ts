@@ -44,7 +44,7 @@ interface Variant {
   regexUsed: Set<number>;
 }
 
-const DIRECTIVE_RE = /^#+ ?(failJSON|fileOptions|filterOptions|addFILE):(.+)$/;
+export const DIRECTIVE_RE = /^#+ ?(failJSON|fileOptions|filterOptions|addFILE):(.+)$/;
 
 /** The constraint expressions found in the corpus: `name == 'x'`, `opts.get('k') ==|!= 'v'`, joined by and/or. */
 export function evalCondition(expr: string, name: string, opts: Opts): boolean {
@@ -65,14 +65,15 @@ function evalAtom(atom: string, name: string, opts: Opts): boolean {
   return m[4] === '==' ? eq : !eq;
 }
 
-function filterOptions(opts: Opts): Record<string, string> {
+/** A sample's filterOptions entry as filter options: values as text, `test.*` keys left out. */
+export function filterOptions(opts: Opts): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts)) if (!k.startsWith('test.')) out[k] = String(v);
   return out;
 }
 
 /** `name[k="v", ...]`: the filter reference a jail would write. */
-function filterReference(name: string, opts: Record<string, string>): string {
+export function filterReference(name: string, opts: Record<string, string>): string {
   const parts = Object.entries(opts).map(([k, v]) => `${k}="${v}"`);
   return parts.length ? `${name}[${parts.join(', ')}]` : name;
 }

@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MlfidCache } from '../../src/filter/mlfid-cache.ts';
+import { Prng } from '../../bench/lib/prng.ts';
 
 class ReferenceCache<T> {
   entries: { key: string; data: T; expires: number }[] = [];
@@ -42,20 +43,9 @@ class ReferenceCache<T> {
   }
 }
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('MlfidCache behaves like the reference model on random operation sequences', () => {
-  const rnd = seeded(0x5eed);
+  const prng = new Prng(0x5eed);
+  const rnd = () => prng.next();
   const int = (n: number) => Math.floor(rnd() * n);
   let checks = 0;
   for (let trial = 0; trial < 200; trial++) {

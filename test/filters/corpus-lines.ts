@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFilter } from '../../src/config/index.ts';
 import { Filter } from '../../src/filter/filter.ts';
-import { TEST_NOW, testableFilters } from '../conformance/harness.ts';
+import { DIRECTIVE_RE, filterOptions, filterReference, TEST_NOW, testableFilters } from '../conformance/harness.ts';
 
 /** The config tree under test; MOAT_FILTERS_CONFIG_DIR lets the same checks run on another tree (e.g. stock fail2ban, to see them fail). */
 export const MOAT_CONFIG = process.env.MOAT_FILTERS_CONFIG_DIR ?? fileURLToPath(new URL('../../config/', import.meta.url));
@@ -28,14 +28,8 @@ export function moatFilters(): string[] {
   return testableFilters(MOAT_CONFIG);
 }
 
-/** Filter reference `name[k="v", ...]` for a variant. */
-export function filterRef(name: string, opts: Options): string {
-  const args = Object.entries(opts).map(([k, v]) => `${k}="${v}"`);
-  return args.length ? `${name}[${args.join(', ')}]` : name;
-}
-
 export function buildFilter(name: string, opts: Options, usedns = 'raw', configDir = MOAT_CONFIG): Filter {
-  const def = readFilter(filterRef(name, opts), { configDir, logtype: opts['logtype'] });
+  const def = readFilter(filterReference(name, opts), { configDir, logtype: opts['logtype'] });
   return new Filter(
     {
       prefregex: def.prefregex,
@@ -47,14 +41,6 @@ export function buildFilter(name: string, opts: Options, usedns = 'raw', configD
     },
     { checkAllRegex: true, checkFindTime: false, rawHosts: usedns === 'raw', now: () => TEST_NOW },
   );
-}
-
-const DIRECTIVE_RE = /^#+ ?(failJSON|fileOptions|filterOptions|addFILE):(.+)$/;
-
-function cleanOptions(o: Record<string, unknown>): Options {
-  const out: Options = {};
-  for (const [k, v] of Object.entries(o)) if (!k.startsWith('test.')) out[k] = String(v);
-  return out;
 }
 
 /**
@@ -72,9 +58,9 @@ export function matchingLines(file: string): SampleLine[] {
     const d = DIRECTIVE_RE.exec(lines[i]!);
     if (!d) continue;
     const data = JSON.parse(d[2]!);
-    if (d[1] === 'fileOptions') fileOpts = cleanOptions(data);
+    if (d[1] === 'fileOptions') fileOpts = filterOptions(data);
     else if (d[1] === 'filterOptions') {
-      variants = (Array.isArray(data) ? data : [data]).map((e: Record<string, unknown>) => ({ ...fileOpts, ...cleanOptions(e) }));
+      variants = (Array.isArray(data) ? data : [data]).map((e: Record<string, unknown>) => ({ ...fileOpts, ...filterOptions(e) }));
     } else if (d[1] === 'failJSON' && data.match === true && typeof data.host === 'string' && i + 1 < lines.length) {
       const usable = variants.filter((v) => v['logtype'] !== 'journal');
       if (usable.length) out.push({ text: lines[i + 1]!.replace(/\r$/, ''), host: data.host, variants: usable, line: i + 2 });

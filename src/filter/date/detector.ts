@@ -8,8 +8,7 @@
  * with the smallest offset is used when nothing better turns up. Winners bubble up the list by
  * weight, as in fail2ban, which also decides the order `templates` is shown in.
  */
-import { type ErrorLocation } from '../../errors.ts';
-import { DateError } from '../../errors.ts';
+import { DateError, type ErrorLocation } from '../../errors.ts';
 import { defaultTemplateList, expandDatePlaceholder } from './defaults.ts';
 import { MatchResult } from './matcher.ts';
 import { FieldConverter } from './strptime.ts';

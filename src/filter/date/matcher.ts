@@ -5,7 +5,8 @@
  * translator so they get Python semantics.
  */
 import type { ErrorLocation } from '../../errors.ts';
-import { compileDatePythonRegex, type DatePyMatch, type DatePyRegex } from './python-regex.ts';
+import type { PyMatch, PyRegex } from '../pyregex/index.ts';
+import { compileDatePythonRegex } from './python-regex.ts';
 import type { DateFields, FieldConverter } from './strptime.ts';
 
 const NO_FIELDS: DateFields = Object.freeze({});
@@ -29,9 +30,7 @@ export class MatchResult {
 export interface DateMatcher {
   /** Python `search(line, pos, endpos)`: fills `out`, returns false when there is no match. */
   search(line: string, pos: number, endpos: number, out: MatchResult): boolean;
-  /** The strptime fields of a match this matcher filled (only needed on a conversion-cache miss). */
-  fields(match: MatchResult): DateFields;
-  /** Those fields converted to epoch seconds (NaN when they make no valid date). */
+  /** The strptime fields of a match this matcher filled, converted to epoch seconds (NaN when they make no valid date). */
   convert(match: MatchResult, converter: FieldConverter): number;
 }
 
@@ -149,33 +148,19 @@ export class BuiltinMatcher implements DateMatcher {
     return true;
   }
 
-  fields(match: MatchResult): DateFields {
-    const m = this.fieldMatch(match);
-    const fields: Record<string, string | undefined> = {};
-    if (m === null) return fields; // cannot happen: same regex, same place
-    const names = this.re.names;
-    for (let i = 1; i < names.length; i++) {
-      const name = names[i];
-      if (name !== undefined) fields[name] = m[i];
-    }
-    return fields;
-  }
-
   convert(match: MatchResult, converter: FieldConverter): number {
-    const m = this.fieldMatch(match);
+    // the fields are read only on a conversion-cache miss: re-run the full regex at the match
+    const re = this.re.fields;
+    re.lastIndex = match.start;
+    const m = re.exec(match.subject);
     // (group 0 has no name, so it is skipped like the unnamed groups)
     return m === null ? converter.convert(NO_FIELDS) : converter.convertList(this.re.names, m);
   }
-
-  private fieldMatch(match: MatchResult): RegExpExecArray | null {
-    const re = this.re.fields;
-    re.lastIndex = match.start;
-    return re.exec(match.subject);
-  }
 }
 
-const EPOCH_SECONDS = '\\d{10,11}\\b(?:\\.\\d{3,6})?';
-const EPOCH_LONG = '\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?';
+/** The number of an EPOCH / LEPOCH date (also in the template regexes fail2ban shows, template.ts). */
+export const EPOCH_SECONDS = '\\d{10,11}\\b(?:\\.\\d{3,6})?';
+export const EPOCH_LONG = '\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?';
 
 /**
  * The built-in EPOCH/LEPOCH templates: the number at line start, right after a line-leading `[`, or
@@ -207,10 +192,6 @@ export class EpochMatcher implements DateMatcher {
     return true;
   }
 
-  fields(): DateFields {
-    return NO_FIELDS;
-  }
-
   convert(_match: MatchResult, converter: FieldConverter): number {
     return converter.convert(NO_FIELDS);
   }
@@ -218,7 +199,7 @@ export class EpochMatcher implements DateMatcher {
 
 /** A user pattern, compiled by the Python-regex translator. `valueGroup` names the epoch group. */
 export class PythonMatcher implements DateMatcher {
-  private readonly re: DatePyRegex;
+  private readonly re: PyRegex;
   constructor(
     pySource: string,
     where: ErrorLocation,
@@ -246,11 +227,7 @@ export class PythonMatcher implements DateMatcher {
     return true;
   }
 
-  fields(match: MatchResult): DateFields {
-    return (match.raw as DatePyMatch).groups;
-  }
-
   convert(match: MatchResult, converter: FieldConverter): number {
-    return converter.convert(this.fields(match));
+    return converter.convert((match.raw as PyMatch).groups);
   }
 }

@@ -4,7 +4,7 @@
  * conversion cache).
  */
 import { DateError, type ErrorLocation } from '../../errors.ts';
-import { BuiltinMatcher, EpochMatcher, MatchResult, PythonMatcher, type DateMatcher } from './matcher.ts';
+import { BuiltinMatcher, EPOCH_LONG, EPOCH_SECONDS, EpochMatcher, MatchResult, PythonMatcher, type DateMatcher } from './matcher.ts';
 import type { FieldConverter } from './strptime.ts';
 import { boundRegex, LINE_BEGIN, LINE_END, patternRegex, type WordBegin } from './template-regex.ts';
 
@@ -30,8 +30,6 @@ export interface SpecOptions {
 }
 
 const EPOCH_PLACEHOLDER = /(?<!\\)\{L?EPOCH\}/gi;
-const EPOCH_SECONDS = '\\d{10,11}\\b(?:\\.\\d{3,6})?';
-const EPOCH_LONG = '\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?';
 
 /** What identifies a datepattern value: keywords are case-insensitive unless it has a % directive. */
 export function patternKey(pattern: string): string {

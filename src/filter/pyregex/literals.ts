@@ -50,7 +50,8 @@ function isZeroWidth(node: Node): boolean {
 /**
  * What the subject must start with for a pattern that can only match at position 0 (it begins
  * with `^` without MULTILINE, or `\A`) and cannot match the empty string: a literal prefix and/or
- * the set of possible first code units. Lets a caller skip `exec` on subjects that cannot match.
+ * the set of possible first code units. Lets a caller skip `exec` on subjects that cannot match
+ * (the filter's RegexDispatch applies it).
  */
 export class StartFilter {
   constructor(
@@ -59,12 +60,6 @@ export class StartFilter {
     /** UTF-16 code units the subject's first character may be; null = unknown (any). */
     readonly firstUnits: ReadonlySet<number> | null,
   ) {}
-
-  /** False only when no match is possible on `subject` searched from position 0. */
-  admits(subject: string): boolean {
-    if (this.prefix !== '') return subject.startsWith(this.prefix);
-    return this.firstUnits === null || this.firstUnits.has(subject.charCodeAt(0));
-  }
 }
 
 /** The start filter of a pattern AST, or null when the pattern gives no usable constraint. */

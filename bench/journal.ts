@@ -20,20 +20,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
+import {
+  createNetns,
+  hrSeconds,
+  percentile,
+  prepareDaemonDir,
+  readCpu,
+  readMemory,
+  realtimeMs,
+  sh,
+  sleep,
+  spawnInNetns,
+  waitForLogLine,
+  type DaemonDir,
+  type Netns,
+  type SpawnedDaemon,
+} from './lib/daemons.ts';
+import { beginFigure, runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { cachedJournal, exportEntry, JOURNAL_REMOTE, journalctlRate, MARKER_IP, pythonSystemdRate, sshFailureEntry, type JournalInput } from './lib/journal-gen.ts';
-import { describeMachine } from './lib/machine.ts';
 import { median } from './lib/measure.ts';
-import { ensureMoatBuilt } from './lib/moat.ts';
-import { cpuOf, createNetns, hrSeconds, memoryOf, prepareDaemonDir, sh, startDaemon, waitForLogLine, type RunningDaemon } from './lib/ns-daemon.ts';
 import { CACHE_DIR, ensureDir, isMain } from './lib/paths.ts';
-import { ensurePeers } from './lib/peers.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const TARGET_RATE = 250_000;
 const TARGET_P99_MS = 10;
 const DEFAULT_ENTRIES = 1_000_000;
-let TRIALS = 50;
+const DEFAULT_TRIALS = 50;
 /** Profiling aids: a directory for moatd's --cpu-prof, and `moat` to measure moat's ingest only. */
 const PROF = process.env.MOAT_BENCH_CPU_PROF;
 const ONLY_MOAT_INGEST = process.env.MOAT_BENCH_ONLY === 'moat-ingest';
@@ -59,12 +71,10 @@ interface Tools {
   fail2banServer: string | null;
 }
 
-const epochNow = (): number => performance.timeOrigin / 1000 + performance.now() / 1000;
-
-function startKind(kind: Kind, tools: Tools, ns: ReturnType<typeof createNetns>, d: ReturnType<typeof prepareDaemonDir>): RunningDaemon {
+function startKind(kind: Kind, tools: Tools, ns: Netns, d: DaemonDir): SpawnedDaemon {
   return kind === 'moat'
-    ? startDaemon('moatd', ns, [process.execPath, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), tools.moatd, '-f', '-x', '-c', d.dir])
-    : startDaemon('fail2ban-server', ns, [tools.fail2banServer!, '-f', '-x', '-c', d.dir, '-s', d.sock, '-p', d.pidfile]);
+    ? spawnInNetns('moatd', ns, [process.execPath, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), tools.moatd, '-f', '-x', '-c', d.dir])
+    : spawnInNetns('fail2ban-server', ns, [tools.fail2banServer!, '-f', '-x', '-c', d.dir, '-s', d.sock, '-p', d.pidfile]);
 }
 
 interface IngestRun {
@@ -79,7 +89,7 @@ interface IngestRun {
 async function runIngest(kind: Kind, tools: Tools, input: JournalInput, log: (m: string) => void): Promise<IngestRun> {
   const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), `${kind}-`));
   const ns = createNetns(kind === 'moat' ? 'i' : 'j');
-  let daemon: RunningDaemon | null = null;
+  let daemon: SpawnedDaemon | null = null;
   try {
     // findtime reaches back past the first entry, so neither daemon drops the 2024 entries as old
     const findtime = Math.ceil(Date.now() / 1000 - input.firstTime) + 86400;
@@ -94,16 +104,16 @@ async function runIngest(kind: Kind, tools: Tools, input: JournalInput, log: (m:
     const started = await waitForLogLine(d.log, "Jail 'sshd' started", { timeoutMs: 120_000, alive });
     const end = await waitForLogLine(d.log, `Found ${MARKER_IP}`, { timeoutMs: 1_800_000, alive, from: started.offset, intervalMs: 25 });
     const seconds = hrSeconds(started.at, end.at);
-    const cpu = cpuOf(dm.pid);
-    const mem = memoryOf(dm.pid);
+    const cpu = readCpu(dm.pid);
+    const mem = readMemory(dm.pid);
     const found = Number(sh(['grep', '-c', '\\] Found ', d.log]).stdout.trim());
     const r: IngestRun = {
       seconds,
       fromSpawn: hrSeconds(dm.spawnedAt, end.at),
       entriesPerSecond: input.entries / seconds,
       found,
-      cpuSeconds: cpu ? cpu.own + cpu.children : null,
-      rssMiB: mem?.rssMiB ?? null,
+      cpuSeconds: cpu ? cpu.self + cpu.children : null,
+      rssMiB: mem ? mem.rssKiB / 1024 : null,
     };
     log(`    ${kind}: ${input.entries} entries in ${seconds.toFixed(2)} s (${Math.round(r.entriesPerSecond)}/s), ${found} failures found, CPU ${r.cpuSeconds?.toFixed(1)} s`);
     return r;
@@ -130,14 +140,6 @@ function liveJournal(file: string): { child: ChildProcess; write(text: string): 
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(values: number[], p: number): number {
-  const v = [...values].sort((a, b) => a - b);
-  // nearest rank
-  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))]!;
-}
-
 interface LatencyRun {
   latenciesMs: number[];
   p50: number;
@@ -147,10 +149,10 @@ interface LatencyRun {
 }
 
 function summariseLatency(latenciesMs: number[], missed: number): LatencyRun {
-  return { latenciesMs, p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99), max: Math.max(...latenciesMs), missed };
+  return { latenciesMs, p50: percentile(latenciesMs, 50)!, p99: percentile(latenciesMs, 99)!, max: Math.max(...latenciesMs), missed };
 }
 
-async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): Promise<LatencyRun> {
+async function runLatency(kind: Kind, tools: Tools, trials: number, log: (m: string) => void): Promise<LatencyRun> {
   const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), `${kind}-lat-`));
   const ns = createNetns(kind === 'moat' ? 'l' : 'k');
   const liveDir = join(dir, 'live');
@@ -158,7 +160,7 @@ async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): P
   const bans = join(dir, 'bans');
   writeFileSync(bans, '');
   const jr = liveJournal(join(liveDir, 'live.journal'));
-  let daemon: RunningDaemon | null = null;
+  let daemon: SpawnedDaemon | null = null;
   try {
     // something to open before the daemon starts (not an sshd entry)
     jr.write(exportEntry({ usec: Date.now() * 1000, identifier: 'CRON', pid: 77, message: '(root) CMD (true)' }));
@@ -176,11 +178,11 @@ async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): P
     await sleep(1000);
     const latencies: number[] = [];
     let missed = 0;
-    for (let i = 0; i < TRIALS; i++) {
+    for (let i = 0; i < trials; i++) {
       const ip = `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
       jr.write(exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_000 + i)) + exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_100 + i)));
       await sleep(200);
-      const t0 = epochNow();
+      const t0 = realtimeMs() / 1000;
       jr.write(exportEntry(sshFailureEntry(ip, Date.now() * 1000, 40_200 + i)));
       const deadline = Date.now() + 10_000;
       let stamp: number | null = null;
@@ -193,7 +195,7 @@ async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): P
       else latencies.push((stamp - t0) * 1000);
       await sleep(100);
     }
-    if (!latencies.length) throw new Error(`${kind}: no ban in ${TRIALS} trials`);
+    if (!latencies.length) throw new Error(`${kind}: no ban in ${trials} trials`);
     const r = summariseLatency(latencies, missed);
     log(`    ${kind}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms${missed ? `, ${missed} trials without a ban in 10 s` : ''}`);
     return r;
@@ -206,7 +208,7 @@ async function runLatency(kind: Kind, tools: Tools, log: (m: string) => void): P
 }
 
 /** How long the bench's own `journalctl --follow` takes to see an entry written to journal-remote. */
-async function latencyFloor(): Promise<LatencyRun> {
+async function latencyFloor(trials: number): Promise<LatencyRun> {
   const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig5-runs')), 'floor-'));
   const jr = liveJournal(join(dir, 'live.journal'));
   let follower: ChildProcess | null = null;
@@ -223,13 +225,13 @@ async function latencyFloor(): Promise<LatencyRun> {
       }
     });
     await sleep(1000);
-    for (let i = 0; i < TRIALS; i++) {
+    for (let i = 0; i < trials; i++) {
       const ip = `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
       pending = { ip, t0: performance.now() };
       jr.write(exportEntry(sshFailureEntry(ip)));
       await sleep(50);
     }
-    return summariseLatency(latencies, TRIALS - latencies.length);
+    return summariseLatency(latencies, trials - latencies.length);
   } finally {
     follower?.kill('SIGTERM');
     await jr.close();
@@ -237,18 +239,12 @@ async function latencyFloor(): Promise<LatencyRun> {
   }
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const lines = opts.lines ?? DEFAULT_ENTRIES;
-  TRIALS = opts.trials ?? 50;
+  const trials = opts.trials ?? DEFAULT_TRIALS;
   const runs = opts.runs ?? 3;
-  const startedAt = new Date().toISOString();
-  const notes: string[] = [];
-  const peers = ensurePeers({ install: opts.install !== false });
-  notes.push(...peers.notes);
-  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
-  notes.push(...build.notes);
-  const machine = describeMachine();
+  const fig = beginFigure(opts);
+  const { log, notes, peers, build } = fig;
   if (!existsSync(JOURNAL_REMOTE)) throw new Error(`${JOURNAL_REMOTE} missing (apt-get install systemd-journal-remote)`);
   const tools: Tools = { moatd: join(build.bin, '..', 'moatd.js'), fail2banServer: peers.fail2banServer };
 
@@ -287,22 +283,22 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
     }
   } else notes.push('fail2ban-server not available: not measured');
 
-  log(`  ban latency floor: journalctl --follow, ${TRIALS} probes`);
-  const floor = await latencyFloor();
+  log(`  ban latency floor: journalctl --follow, ${trials} probes`);
+  const floor = await latencyFloor(trials);
   let moatLat: LatencyRun | null = null;
   let f2bLat: LatencyRun | null = null;
   if (!moatError) {
-    log(`  ban latency: moatd, ${TRIALS} trials`);
+    log(`  ban latency: moatd, ${trials} trials`);
     try {
-      moatLat = await runLatency('moat', tools, log);
+      moatLat = await runLatency('moat', tools, trials, log);
     } catch (e) {
       moatError = (e as Error).message;
     }
   }
   if (tools.fail2banServer) {
-    log(`  ban latency: fail2ban-server, ${TRIALS} trials`);
+    log(`  ban latency: fail2ban-server, ${trials} trials`);
     try {
-      f2bLat = await runLatency('fail2ban', tools, log);
+      f2bLat = await runLatency('fail2ban', tools, trials, log);
     } catch (e) {
       notes.push(`fail2ban latency failed: ${(e as Error).message}`);
     }
@@ -329,18 +325,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   row('ban latency p99', 'ms', moatLat?.p99 ?? null, f2bLat?.p99 ?? null, 'fail2ban', false, `≤ ${TARGET_P99_MS} ms`, check(moatLat?.p99 ?? null, TARGET_P99_MS, 'max'));
   row('ban latency p99 vs floor', 'ms', moatLat?.p99 ?? null, floor.p99, 'journalctl --follow floor', false, null, 'N/A');
 
-  return {
-    figure: 5,
-    name: 'journal',
-    title: `systemd journal: ingest of ${input.entries.toLocaleString('en')} entries (median of ${runs}) and ban latency (${TRIALS} trials)`,
-    startedAt,
-    machine,
+  return figureOutcome(fig, {
+    title: `systemd journal: ingest of ${input.entries.toLocaleString('en')} entries (median of ${runs}) and ban latency (${trials} trials)`,
     moatRan: moatRate !== null || moatLat !== null,
     moatError: moatRate !== null || moatLat !== null ? null : moatError,
     rows,
-    notes,
     details: { input, floors: { journalctl: jc, pythonSystemd: py, latency: floor }, moat: { ingest: moatIngest, latency: moatLat }, fail2ban: { ingest: f2bIngest, latency: f2bLat } },
-  };
+  });
 }
 
 export const journalBench: FigureBenchmark = {

@@ -29,7 +29,7 @@ import {
 } from './lib/daemons.ts';
 import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { isMain } from './lib/paths.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const TARGET_P99_MS = 5;
 const MAXRETRY = 3;
@@ -128,12 +128,10 @@ async function inotifyFloor(trials: number): Promise<number[]> {
   return out.filter(Number.isFinite);
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const trials = opts.trials ?? 50;
-  const startedAt = new Date().toISOString();
   const setup = setupDaemonBench(opts);
-  const notes = [...setup.notes];
+  const { log, notes } = setup;
   const jail = { maxretry: MAXRETRY, findtime: '1h', bantime: '1h', action: { kind: 'stamp' } as const };
   const specs: { key: string; spec: DaemonSpec; skip: string | null }[] = [
     { key: 'moat', spec: { kind: 'moat', label: 'moatd (inotify)', jail: { ...jail, backend: 'auto' } }, skip: setup.moatError },
@@ -194,18 +192,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   if (!moat.error && moat.p50 !== null && fa50 !== null) {
     notes.push(`moat p50 minus the action floor: ${(moat.p50 - fa50).toFixed(2)} ms (detection, filter, ban decision, action dispatch)`);
   }
-  return {
-    figure: 2,
-    name: 'latency',
+  return figureOutcome(setup, {
     title: `ban latency, maxretry-th failure → ban action starts (${trials} trials, p50/p99)`,
-    startedAt,
-    machine: setup.machine,
     moatRan: !moat.error && moat.actionMs.length > 0,
     moatError: moat.error ?? (moat.actionMs.length ? null : 'no ban observed'),
     rows,
-    notes,
     details: { trials, warmup: WARMUP_TRIALS, maxretry: MAXRETRY, daemons: results, floors: { actionMs: floorAction, inotifyMs: floorInotify } },
-  };
+  });
 }
 
 export const latency: FigureBenchmark = {

@@ -38,7 +38,7 @@ import {
 } from './lib/daemons.ts';
 import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { isMain } from './lib/paths.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 import { sshdLogLines } from './lib/sshd-log.ts';
 
 const MAXRETRY = 5;
@@ -246,13 +246,11 @@ function failed(label: string, error: string): IngestOutcome {
   };
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const rate = opts.rates?.[0] ?? DEFAULT_RATE;
   const total = opts.lines ?? DEFAULT_LINES;
-  const startedAt = new Date().toISOString();
   const setup = setupDaemonBench(opts);
-  const notes = [...setup.notes];
+  const { log, notes } = setup;
   const input = [...sshdLogLines({ lines: total })];
   const expected = expectedBans(input, MAXRETRY);
   log(`  input: ${input.length} lines of the seeded sshd mix, ${expected.lower.size}–${expected.upper.size} addresses reach maxretry ${MAXRETRY}`);
@@ -319,18 +317,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   }
   if (ok(moat) && moat.burst) notes.push(`burst size this run: ${moat.burst.addresses} addresses (--bans N)`);
   const strip = (o: IngestOutcome) => ({ ...o, bannedIps: o.bannedIps.length });
-  return {
-    figure: 4,
-    name: 'live-ingest',
+  return figureOutcome(setup, {
     title: `live ingest: sshd mix at ${rate} lines/s for ${(total / rate).toFixed(0)} s, nftables bans in a namespace`,
-    startedAt,
-    machine: setup.machine,
     moatRan: !moat.error,
     moatError: moat.error,
     rows,
-    notes,
     details: { rate, lines: total, maxretry: MAXRETRY, expectedBans: { lower: expected.lower.size, upper: expected.upper.size }, onlyMoat: onlyMoat.slice(0, 50), onlyFail2ban: onlyFail2ban.slice(0, 50), daemons: { moat: strip(moat), fail2ban: strip(f2b) } },
-  };
+  });
 }
 
 export const liveIngest: FigureBenchmark = {

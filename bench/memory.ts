@@ -21,7 +21,7 @@ import { writeBanDb } from './lib/ban-db.ts';
 import { percentile, setupDaemonBench, sleep, startDaemon, type DaemonSpec, type DaemonTools, type RunningDaemon } from './lib/daemons.ts';
 import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { isMain } from './lib/paths.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const TARGET_IDLE_MIB = 60;
 const TARGET_BANS_MIB = 250;
@@ -60,6 +60,11 @@ interface BansOutcome {
   /** (RSS after settle − idle RSS) / bans, bytes. */
   bytesPerBan: number | null;
 }
+
+/** A run with bans that has no measurement (yet): `error` says why, or null while it runs. */
+const noBans = (label: string, bans: number, error: string | null): BansOutcome => ({
+  label, error, bans, restoreSeconds: null, rssAtRestoreMiB: null, rssAfterSettleMiB: null, anonAfterSettleMiB: null, hwmMiB: null, bytesPerBan: null,
+});
 
 const mib = (kib: number | undefined | null) => (kib === undefined || kib === null || !Number.isFinite(kib) ? null : kib / 1024);
 
@@ -117,7 +122,7 @@ function bannedCount(d: RunningDaemon): number | null {
 }
 
 async function withBans(spec: DaemonSpec, tools: DaemonTools, db: string, bans: number, log: (m: string) => void): Promise<BansOutcome> {
-  const out: BansOutcome = { label: spec.label, error: null, bans, restoreSeconds: null, rssAtRestoreMiB: null, rssAfterSettleMiB: null, anonAfterSettleMiB: null, hwmMiB: null, bytesPerBan: null };
+  const out = noBans(spec.label, bans, null);
   const t0 = performance.now();
   let spawnedAt = 0;
   const d = await startDaemon(
@@ -158,13 +163,11 @@ async function withBans(spec: DaemonSpec, tools: DaemonTools, db: string, bans: 
   }
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const bans = opts.bans ?? DEFAULT_BANS;
   const f2bBans = opts.bans ?? Math.min(bans, FAIL2BAN_DEFAULT_BANS);
-  const startedAt = new Date().toISOString();
   const setup = setupDaemonBench(opts);
-  const notes = [...setup.notes];
+  const { log, notes } = setup;
   const jail = { maxretry: 5, findtime: '10m', bantime: '1d', action: { kind: 'noop' } as const };
   const moatSpec: DaemonSpec = { kind: 'moat', label: 'moatd (inotify)', jail: { ...jail, backend: 'auto' } };
   const pollSpec: DaemonSpec = { kind: 'fail2ban', label: 'fail2ban (polling)', jail: { ...jail, backend: 'polling' } };
@@ -186,12 +189,12 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   );
 
   const bansRun = async (spec: DaemonSpec, skip: string | null, db: string, n: number): Promise<BansOutcome> => {
-    if (skip) return { label: spec.label, error: skip, bans: n, restoreSeconds: null, rssAtRestoreMiB: null, rssAfterSettleMiB: null, anonAfterSettleMiB: null, hwmMiB: null, bytesPerBan: null };
+    if (skip) return noBans(spec.label, n, skip);
     try {
       return await withBans(spec, setup.tools, db, n, log);
     } catch (e) {
       notes.push(`${spec.label} with ${n} bans failed: ${(e as Error).message.split('\n')[0]}`);
-      return { label: spec.label, error: (e as Error).message, bans: n, restoreSeconds: null, rssAtRestoreMiB: null, rssAfterSettleMiB: null, anonAfterSettleMiB: null, hwmMiB: null, bytesPerBan: null };
+      return noBans(spec.label, n, (e as Error).message);
     }
   };
   const banRuns = (async () => {
@@ -297,18 +300,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
         : `${o.label} with ${o.bans} bans: restored in ${o.restoreSeconds?.toFixed(1)} s (from spawn), RSS ${o.rssAtRestoreMiB?.toFixed(0)} MiB then ${o.rssAfterSettleMiB?.toFixed(0)} MiB after ${SETTLE_S} s (anon ${o.anonAfterSettleMiB?.toFixed(0)}), HWM ${o.hwmMiB?.toFixed(0)} MiB`,
     );
   }
-  return {
-    figure: 7,
-    name: 'memory',
+  return figureOutcome(setup, {
     title: `daemon memory: idle with the sshd jail; with ${bans.toLocaleString('en')} active bans`,
-    startedAt,
-    machine: setup.machine,
     moatRan: !mIdle!.error,
     moatError: mIdle!.error,
     rows,
-    notes,
     details: { idle: { moat: mIdle, fail2banPolling: pIdle, fail2banPyinotify: iIdle }, bans: { moatNoop: mBans, moatNftables: mNft, fail2banNoop: fBans } },
-  };
+  });
 }
 
 export const memory: FigureBenchmark = {

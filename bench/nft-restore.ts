@@ -20,14 +20,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupScript, type NftRuleset } from '../src/actions/nft/ruleset.ts';
 import { cachedBanDb } from './lib/ban-db.ts';
-import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
-import { describeMachine } from './lib/machine.ts';
+import { createNetns, hrSeconds, prepareDaemonDir, readMemory, sh, spawnInNetns, waitForLogLine, type Netns, type SpawnedDaemon } from './lib/daemons.ts';
+import { beginFigure, runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { measureProcess, median } from './lib/measure.ts';
-import { ensureMoatBuilt } from './lib/moat.ts';
-import { createNetns, hrSeconds, memoryOf, prepareDaemonDir, sh, startDaemon, waitForLogLine, type Netns } from './lib/ns-daemon.ts';
 import { CACHE_DIR, ensureDir, isMain } from './lib/paths.ts';
-import { ensurePeers } from './lib/peers.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const TARGET_SECONDS = 6;
 const DEFAULT_BANS = 1_000_000;
@@ -122,19 +119,19 @@ async function runMoat(bin: string, bans: number, verify: boolean, log: (m: stri
   const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig6-runs')), 'moat-'));
   const ns = createNetns('m');
   const moatd = join(bin, '..', 'moatd.js');
-  let daemon: ReturnType<typeof startDaemon> | null = null;
+  let daemon: SpawnedDaemon | null = null;
   try {
     const d = prepareDaemonDir(dir, '/etc/fail2ban', jailLocal(dir));
     writeFileSync(join(dir, 'auth.log'), '');
     cachedBanDb(d.db, bans);
     const prof = process.env.MOAT_BENCH_CPU_PROF;
     const wallAtSpawn = Date.now() / 1000;
-    daemon = startDaemon('moatd', ns, [process.execPath, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), moatd, '-f', '-x', '-c', dir]);
+    daemon = spawnInNetns('moatd', ns, [process.execPath, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), moatd, '-f', '-x', '-c', dir]);
     const dm = daemon;
     const alive = () => dm.proc.exitCode === null && dm.proc.signalCode === null;
     const ready = await waitForLogLine(d.log, 'Server ready', { timeoutMs: 600_000, alive });
     const seconds = hrSeconds(dm.spawnedAt, ready.at);
-    const mem = memoryOf(dm.pid);
+    const mem = readMemory(dm.pid);
     const text = sh(['grep', '-v', '-e', 'Restore Ban', d.log]).stdout.split('\n');
     const at = (needle: string) => {
       const line = text.find((l) => l.includes(needle));
@@ -154,8 +151,9 @@ async function runMoat(bin: string, bans: number, verify: boolean, log: (m: stri
       if (n !== bans) throw new Error(`moat: ${n} elements in the kernel sets after READY, expected ${bans}; ${restoredLine}`);
       verified = `${n} elements in the kernel sets`;
     }
-    log(`    moat: ${seconds.toFixed(2)} s to READY, RSS ${mem?.rssMiB.toFixed(0)} MiB; ${restoredLine.replace(/^.*\]: /, '')}`);
-    return { seconds, phases, rssMiB: mem?.rssMiB ?? null, hwmMiB: mem?.hwmMiB ?? null, verified };
+    const rssMiB = mem ? mem.rssKiB / 1024 : null;
+    log(`    moat: ${seconds.toFixed(2)} s to READY, RSS ${rssMiB?.toFixed(0)} MiB; ${restoredLine.replace(/^.*\]: /, '')}`);
+    return { seconds, phases, rssMiB, hwmMiB: mem ? mem.hwmKiB / 1024 : null, verified };
   } finally {
     // SIGTERM: a clean stop (flush of the sets, 1M "Unban" lines) can take a while
     await daemon?.stop(120_000);
@@ -169,7 +167,7 @@ async function runFloor(script: string, timeouts: boolean): Promise<{ seconds: n
   writeFileSync(file, script);
   const ns = createNetns('f');
   try {
-    const setup = sh([...ns.exec, 'nft', '-f', '-'], setupScript(RULESET));
+    const setup = sh([...ns.exec, 'nft', '-f', '-'], { input: setupScript(RULESET) });
     if (setup.code !== 0) throw new Error(`nft setup failed: ${setup.stderr}`);
     const m = await measureProcess({ label: 'nft -f', command: 'ip', args: ['netns', 'exec', ns.name, 'nft', '-f', file], timeoutSeconds: 600 });
     if (m.exitCode !== 0) throw new Error(`nft -f failed (${m.exitCode}): ${m.stderrTail}`);
@@ -183,12 +181,12 @@ async function runFloor(script: string, timeouts: boolean): Promise<{ seconds: n
 async function runFail2ban(server: string, bans: number, log: (m: string) => void): Promise<{ seconds: number; perBanMs: number; rssMiB: number | null; elements: number }> {
   const dir = mkdtempSync(join(ensureDir(join(CACHE_DIR, 'fig6-runs')), 'f2b-'));
   const ns = createNetns('p');
-  let daemon: ReturnType<typeof startDaemon> | null = null;
+  let daemon: SpawnedDaemon | null = null;
   try {
     const d = prepareDaemonDir(dir, '/etc/fail2ban', jailLocal(dir));
     writeFileSync(join(dir, 'auth.log'), '');
     cachedBanDb(d.db, bans);
-    daemon = startDaemon('fail2ban-server', ns, [server, '-f', '-x', '-c', dir, '-s', d.sock, '-p', d.pidfile]);
+    daemon = spawnInNetns('fail2ban-server', ns, [server, '-f', '-x', '-c', dir, '-s', d.sock, '-p', d.pidfile]);
     const dm = daemon;
     let last = 0;
     let lastAt = dm.spawnedAt;
@@ -206,11 +204,11 @@ async function runFail2ban(server: string, bans: number, log: (m: string) => voi
       await new Promise((r) => setTimeout(r, 250));
     }
     const seconds = hrSeconds(dm.spawnedAt, lastAt);
-    const mem = memoryOf(dm.pid);
+    const mem = readMemory(dm.pid);
     // the rate while restoring (first to last element seen), without the daemon's own start-up
     const perBanMs = first && last > first.n ? (hrSeconds(first.at, lastAt) * 1000) / (last - first.n) : (seconds * 1000) / bans;
     log(`    fail2ban: ${bans} bans in ${seconds.toFixed(1)} s after spawn (${perBanMs.toFixed(2)} ms/ban while restoring)`);
-    return { seconds, perBanMs, rssMiB: mem?.rssMiB ?? null, elements: last };
+    return { seconds, perBanMs, rssMiB: mem ? mem.rssKiB / 1024 : null, elements: last };
   } finally {
     await daemon?.stop(60_000);
     ns.remove();
@@ -218,17 +216,11 @@ async function runFail2ban(server: string, bans: number, log: (m: string) => voi
   }
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const bans = opts.bans ?? opts.lines ?? DEFAULT_BANS;
   const runs = opts.runs ?? 3;
-  const startedAt = new Date().toISOString();
-  const notes: string[] = [];
-  const peers = ensurePeers({ install: opts.install !== false });
-  notes.push(...peers.notes);
-  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
-  notes.push(...build.notes);
-  const machine = describeMachine();
+  const fig = beginFigure(opts);
+  const { log, notes, peers, build } = fig;
 
   log(`figure 6: store with ${bans} active bans`);
   const tmpDb = join(ensureDir(CACHE_DIR), `fig6-bans-${process.pid}.sqlite3`);
@@ -289,18 +281,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   const rss = moatRuns.length ? median(moatRuns.map((r) => r.rssMiB ?? NaN)) : null;
   row('RSS at READY', 'MiB', rss, f2b?.rssMiB ?? null, `fail2ban (${FAIL2BAN_BANS.toLocaleString('en')} bans)`, false, null, 'N/A');
 
-  return {
-    figure: 6,
-    name: 'nft-restore',
+  return figureOutcome(fig, {
     title: `${bans.toLocaleString('en')} active bans restored into nftables at start (namespace, median of ${runs})`,
-    startedAt,
-    machine,
     moatRan: moatRuns.length > 0,
     moatError: moatRuns.length ? null : moatError,
     rows: rows6,
-    notes,
     details: { bans, store: made, runs, moat: moatRuns, floor: floorRuns, floorWithoutTimeouts: plain, fail2ban: f2b, fail2banBans: FAIL2BAN_BANS },
-  };
+  });
 }
 
 export const nftRestore: FigureBenchmark = {

@@ -25,7 +25,7 @@ import {
 } from './lib/daemons.ts';
 import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { isMain } from './lib/paths.ts';
-import { check, type FigureRow, type FigureResult } from './lib/results.ts';
+import { check, figureOutcome, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const MAXRETRY = 3;
 const DEFAULT_RATES = [10, 100, 1000];
@@ -120,13 +120,11 @@ async function measureDaemon(spec: DaemonSpec, tools: DaemonTools, rates: number
   return out;
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const trials = opts.trials ?? 5;
   const rates = opts.rates ?? DEFAULT_RATES;
-  const startedAt = new Date().toISOString();
   const setup = setupDaemonBench(opts);
-  const notes = [...setup.notes];
+  const { log, notes } = setup;
   const jail = { maxretry: MAXRETRY, findtime: '1h', bantime: '1h', action: { kind: 'stamp' } as const };
   const floor = new ActionFloor();
   const measure = async (spec: DaemonSpec, skip: string | null, ipBase: number): Promise<DaemonOutcome> => {
@@ -179,18 +177,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
       notes.push(`${o.label} @ ${rate}/s: median ${r.median ?? '-'}, max ${r.max ?? '-'}${r.unbanned ? `, ${r.unbanned} trial(s) without a ban in ${TRIAL_LIMIT_MS / 1000} s` : ''}`);
     }
   }
-  return {
-    figure: 3,
-    name: 'overshoot',
+  return figureOutcome(setup, {
     title: `overshoot: failure lines written before the ban started, at ${rates.join(' / ')} attempts/s (maxretry ${MAXRETRY})`,
-    startedAt,
-    machine: setup.machine,
     moatRan: !moat.error && moat.trials.length > 0,
     moatError: moat.error,
     rows,
-    notes,
     details: { rates, trials, maxretry: MAXRETRY, daemons: { moat, fail2ban: f2b }, floorMs: floor.samples },
-  };
+  });
 }
 
 export const overshoot: FigureBenchmark = {

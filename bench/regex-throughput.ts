@@ -10,13 +10,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
-import { describeMachine } from './lib/machine.ts';
+import { beginFigure, runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
 import { measureProcess, median, type RunMeasurement, type RunSpec } from './lib/measure.ts';
-import { ensureMoatBuilt, moatConfigDir } from './lib/moat.ts';
+import { moatConfigDir } from './lib/moat.ts';
 import { CACHE_DIR, ensureDir, isMain } from './lib/paths.ts';
-import { ensurePeers } from './lib/peers.ts';
-import { check, ratioOf, type FigureResult, type FigureRow } from './lib/results.ts';
+import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 import { cachedSshdLog } from './lib/sshd-log.ts';
 
 const TARGET_LINES_PER_S = 1.5e6;
@@ -85,18 +83,11 @@ function summarise(plan: ToolPlan, runs: ToolOutcome['runs'], lines: number): To
   };
 }
 
-async function run(opts: BenchOptions): Promise<FigureResult> {
-  const log = opts.log ?? (() => {});
+async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const lines = opts.lines ?? 1_000_000;
   const runs = opts.runs ?? 3;
-  const startedAt = new Date().toISOString();
-  const notes: string[] = [];
-
-  const peers = ensurePeers({ install: opts.install !== false });
-  notes.push(...peers.notes);
-  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
-  notes.push(...build.notes);
-  const machine = describeMachine();
+  const fig = beginFigure(opts);
+  const { log, notes, peers, build } = fig;
 
   log(`figure 1: input ${lines} lines`);
   const input = cachedSshdLog({ lines });
@@ -193,18 +184,13 @@ async function run(opts: BenchOptions): Promise<FigureResult> {
   row('peak RSS', 'MiB', f2b, rss, false, `≤ ${TARGET_RSS_MIB} MiB`, (_r, v) => check(v, TARGET_RSS_MIB, 'max'));
   row('peak RSS', 'MiB', sg, rss, false, null, () => 'N/A');
 
-  return {
-    figure: 1,
-    name: 'regex-throughput',
+  return figureOutcome(fig, {
     title: `regex tool on a ${lines.toLocaleString('en')}-line sshd auth.log (whole process, median of ${runs})`,
-    startedAt,
-    machine,
     moatRan: m !== null,
     moatError: m ? null : moatError,
     rows,
-    notes,
     details: { input: { ...input, sha256 }, runs, tools: { moat, fail2ban: f2b, sshguard: sg } },
-  };
+  });
 }
 
 export const regexThroughput: FigureBenchmark = {

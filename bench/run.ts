@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_USAGE, VALUE_FLAGS, parseBenchArgs, printFigure, type FigureBenchmark } from './lib/figure.ts';
+import { BENCH_USAGE, VALUE_FLAGS, parseBenchArgs, printFigure, runFigure, type FigureBenchmark } from './lib/figure.ts';
 import { describeMachine, formatMachine } from './lib/machine.ts';
 import { RESULTS_DIR, ensureDir } from './lib/paths.ts';
 import { figureTable, writeResult, type FigureResult } from './lib/results.ts';
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   for (const bench of chosen) {
     process.stderr.write(`== figure ${bench.figure}: ${bench.name}\n`);
     try {
-      const result = await bench.run(opts);
+      const result = await runFigure(bench, opts);
       writeResult(result);
       printFigure(result);
       results.push(result);

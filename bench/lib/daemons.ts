@@ -2,21 +2,21 @@
  * The two daemons of figures 2–7, started the same way: moatd and fail2ban-server, each in a
  * network namespace the bench creates, on a private temporary directory that holds a copy of the
  * daemon's configuration tree, the socket, the pid file, the database, the daemon's log, the
- * auth.log it watches and the file the bench's ban action writes to.
+ * auth.log it watches and the file the bench's ban action writes to. Figures 5 and 6 time the
+ * daemon from its own log and build their configuration themselves: they use the lower-level
+ * `prepareDaemonDir`, `spawnInNetns` and `waitForLogLine` at the end of this file.
  *
  * Nothing here touches the host: the namespaces are fresh (firewall actions act on their empty
  * ruleset), every process is started in its own process group and only those groups are killed,
  * and the namespaces and directories are removed again (also when the bench is interrupted).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { BenchOptions } from './figure.ts';
-import { describeMachine, type MachineInfo } from './machine.ts';
-import { ensureMoatBuilt, moatConfigDir } from './moat.ts';
+import { beginFigure, type BenchOptions, type FigureStart } from './figure.ts';
+import { moatConfigDir } from './moat.ts';
 import { REPO_ROOT } from './paths.ts';
-import { ensurePeers } from './peers.ts';
 
 export type DaemonKind = 'moat' | 'fail2ban';
 
@@ -159,24 +159,35 @@ function hookExit(): void {
   }
 }
 
-function sh(argv: string[], timeoutMs = 30_000): ExecResult {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 512 * 2 ** 20 });
+/** Runs a command to completion (no shell); no time limit unless `timeoutMs` is given. */
+export function sh(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): ExecResult {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs, input: opts.input, maxBuffer: 512 * 2 ** 20 });
   return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
-export function createNamespace(): string {
-  hookExit();
-  const ns = `moatbench-${process.pid}-${++nsCounter}`;
-  const r = sh(['ip', 'netns', 'add', ns]);
-  if (r.code !== 0) throw new Error(`ip netns add ${ns} failed (needs root): ${r.stderr.trim()}`);
-  liveNamespaces.add(ns);
-  sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  return ns;
+/** A network namespace with only `lo` (up); `remove()` deletes it. */
+export interface Netns {
+  name: string;
+  /** `ip netns exec NAME` prefix. */
+  exec: string[];
+  remove(): void;
 }
 
-export function deleteNamespace(ns: string): void {
-  sh(['ip', 'netns', 'del', ns]);
-  liveNamespaces.delete(ns);
+export function createNetns(tag = ''): Netns {
+  hookExit();
+  const name = `moatbench-${process.pid}-${tag}${++nsCounter}`;
+  const r = sh(['ip', 'netns', 'add', name], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`ip netns add ${name} failed (needs root): ${r.stderr.trim()}`);
+  liveNamespaces.add(name);
+  sh(['ip', '-n', name, 'link', 'set', 'lo', 'up'], { timeoutMs: 30_000 });
+  return {
+    name,
+    exec: ['ip', 'netns', 'exec', name],
+    remove: () => {
+      sh(['ip', 'netns', 'del', name], { timeoutMs: 30_000 });
+      liveNamespaces.delete(name);
+    },
+  };
 }
 
 /* ----------------------------------------------------------------------------------------------
@@ -419,7 +430,7 @@ function writeConfig(spec: DaemonSpec, tools: DaemonTools, paths: DaemonPaths): 
   writeFileSync(paths.bansFile, '');
 }
 
-function readCpu(pid: number): CpuSample | null {
+export function readCpu(pid: number): CpuSample | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at state (field 3).
@@ -462,8 +473,8 @@ export async function startDaemon(spec: DaemonSpec, tools: DaemonTools): Promise
   const paths = preparePaths(spec.kind);
   writeConfig(spec, tools, paths);
   if (spec.prepare) await spec.prepare(paths);
-  const ns = createNamespace();
-  const argv = ['ip', 'netns', 'exec', ns, ...daemonArgv(spec, tools, paths)];
+  const ns = createNetns();
+  const argv = [...ns.exec, ...daemonArgv(spec, tools, paths)];
   const spawnedAt = performance.now();
   // `ip netns exec` execs the command (no fork), so the child's pid is the daemon's; detached makes it
   // the leader of a new process group that also holds the action shells it forks.
@@ -476,7 +487,7 @@ export async function startDaemon(spec: DaemonSpec, tools: DaemonTools): Promise
   let exited = false;
   const exitedP = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
 
-  const client = (args: string[], timeoutMs = 60_000) => sh(clientArgv(spec.kind, tools, paths, args), timeoutMs);
+  const client = (args: string[], timeoutMs = 60_000) => sh(clientArgv(spec.kind, tools, paths, args), { timeoutMs });
   const log = () => (existsSync(paths.daemonLog) ? readFileSync(paths.daemonLog, 'utf8') : '');
   const stop = async () => {
     if (!exited) {
@@ -490,7 +501,7 @@ export async function startDaemon(spec: DaemonSpec, tools: DaemonTools): Promise
     }
     if (!exited) await Promise.race([exitedP, new Promise((r) => setTimeout(r, 5_000))]);
     liveGroups.delete(pid);
-    deleteNamespace(ns);
+    ns.remove();
     if (!process.env.MOAT_BENCH_KEEP) {
       rmSync(paths.dir, { recursive: true, force: true });
       liveDirs.delete(paths.dir);
@@ -517,27 +528,17 @@ export async function startDaemon(spec: DaemonSpec, tools: DaemonTools): Promise
     ...paths,
     kind: spec.kind,
     label: spec.label,
-    ns,
+    ns: ns.name,
     pid,
     startMs,
     client,
-    inNs: (a, timeoutMs) => sh(['ip', 'netns', 'exec', ns, ...a], timeoutMs),
+    inNs: (a, timeoutMs = 30_000) => sh([...ns.exec, ...a], { timeoutMs }),
     cpu: () => readCpu(pid),
     memory: () => readMemory(pid),
     alive: () => !exited,
     log,
     stop,
   };
-}
-
-/** Runs `fn` with a started daemon and always stops it. */
-export async function withDaemon<T>(spec: DaemonSpec, tools: DaemonTools, fn: (d: RunningDaemon) => Promise<T>): Promise<T> {
-  const d = await startDaemon(spec, tools);
-  try {
-    return await fn(d);
-  } finally {
-    await d.stop();
-  }
 }
 
 /** Counts the elements of every set in the namespace's nftables ruleset. */
@@ -569,24 +570,19 @@ export function banLogLines(logText: string): { ms: number; ip: string }[] {
 /* ----------------------------------------------------------------------------------------------
  * Set-up shared by the daemon figures, and statistics.
  */
-export interface DaemonBenchSetup {
+export interface DaemonBenchSetup extends FigureStart {
   tools: DaemonTools;
   /** Why moat cannot be measured, or null. */
   moatError: string | null;
   /** Why fail2ban cannot be measured, or null. */
   fail2banError: string | null;
-  notes: string[];
-  machine: MachineInfo;
 }
 
-/** Installs the peers, builds moat when stale and describes the machine: the common prologue of figures 2–7. */
+/** The figure's start (peers, build, machine) plus what `startDaemon` runs: the common prologue of figures 2, 3, 4 and 7. */
 export function setupDaemonBench(opts: BenchOptions): DaemonBenchSetup {
-  const notes: string[] = [];
   if (process.getuid?.() !== 0) throw new Error('the daemon figures need root (network namespaces, apt-get)');
-  const peers = ensurePeers({ install: opts.install !== false });
-  notes.push(...peers.notes);
-  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
-  notes.push(...build.notes);
+  const fig = beginFigure(opts);
+  const { notes, peers, build } = fig;
   const config = moatConfigDir('sshd', peers.fail2banEtc);
   const moatd = join(dirname(build.bin), 'moatd.js');
   let moatError = build.error;
@@ -600,6 +596,7 @@ export function setupDaemonBench(opts: BenchOptions): DaemonBenchSetup {
   if (config) notes.push(`moatd runs on a copy of ${config.which}; fail2ban on a copy of ${peers.fail2banEtc ?? '/etc/fail2ban'}`);
   notes.push('other agents share this 2-core machine: absolute times are noisy, compare ratios of the same run');
   return {
+    ...fig,
     tools: {
       node: process.execPath,
       moatCli: build.bin,
@@ -611,8 +608,6 @@ export function setupDaemonBench(opts: BenchOptions): DaemonBenchSetup {
     },
     moatError,
     fail2banError,
-    notes,
-    machine: describeMachine(),
   };
 }
 
@@ -632,3 +627,129 @@ export function sleep(ms: number): Promise<void> {
 export function benchIp(n: number): string {
   return `198.${18 + ((n >>> 16) & 1)}.${(n >>> 8) & 255}.${n & 255}`;
 }
+
+/* ----------------------------------------------------------------------------------------------
+ * Lower level, for figures 5 and 6: a daemon spawned with the bench's own argv and configuration,
+ * timed from its log file.
+ */
+export interface DaemonDir {
+  dir: string;
+  sock: string;
+  pidfile: string;
+  db: string;
+  log: string;
+}
+
+/**
+ * Fills `dir` with a copy of the stock configuration tree, `jail.local` and a `fail2ban.local`
+ * pointing socket, pid file, database and log into `dir` (both daemons read fail2ban.local).
+ */
+export function prepareDaemonDir(dir: string, stockEtc: string, jailLocal: string, loglevel = 'INFO'): DaemonDir {
+  cpSync(stockEtc, dir, { recursive: true });
+  const d: DaemonDir = { dir, sock: join(dir, 'sock'), pidfile: join(dir, 'pid'), db: join(dir, 'db.sqlite3'), log: join(dir, 'daemon.log') };
+  writeFileSync(join(dir, 'jail.local'), jailLocal);
+  writeFileSync(
+    join(dir, 'fail2ban.local'),
+    `[Definition]\nloglevel = ${loglevel}\nlogtarget = ${d.log}\nsocket = ${d.sock}\npidfile = ${d.pidfile}\ndbfile = ${d.db}\n`,
+  );
+  return d;
+}
+
+export interface SpawnedDaemon {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** hrtime (ns) just before the spawn. */
+  spawnedAt: bigint;
+  stderr(): string;
+  /** Stops the process group started by `spawnInNetns` (TERM, then KILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Spawns `argv` (prefixed with the namespace's `ip netns exec`) in its own process group. */
+export function spawnInNetns(name: string, ns: Netns, argv: string[], env: NodeJS.ProcessEnv = process.env): SpawnedDaemon {
+  hookExit();
+  const spawnedAt = process.hrtime.bigint();
+  // `ip netns exec` execs the command, so the PID is the daemon's own.
+  const proc = spawn(ns.exec[0]!, [...ns.exec.slice(1), ...argv], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env });
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-8000)));
+  if (proc.pid === undefined) throw new Error(`${name}: could not spawn ${argv.join(' ')}`);
+  const pid = proc.pid;
+  liveGroups.add(pid);
+  const gone = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      liveGroups.delete(pid);
+      r();
+    }),
+  );
+  return {
+    name,
+    proc,
+    pid,
+    spawnedAt,
+    stderr: () => err,
+    async stop(graceMs = 15_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
+      if ((await Promise.race([gone, timer])) === 'late') {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        await gone;
+      }
+    },
+  };
+}
+
+/**
+ * Follows a log file as it grows (polling its size every `intervalMs`) and resolves with the hrtime
+ * at which a line containing `needle` was first seen. Rejects after `timeoutMs` or if `alive()` turns false.
+ */
+export async function waitForLogLine(
+  file: string,
+  needle: string | RegExp,
+  opts: { timeoutMs: number; intervalMs?: number; from?: number; alive?: () => boolean },
+): Promise<{ at: bigint; line: string; offset: number }> {
+  const end = Date.now() + opts.timeoutMs;
+  let offset = opts.from ?? 0;
+  let carry = '';
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  for (;;) {
+    if (existsSync(file)) {
+      const size = statSync(file).size;
+      if (size > offset) {
+        const fd = openSync(file, 'r');
+        try {
+          while (offset < size) {
+            const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
+            if (n <= 0) break;
+            offset += n;
+            const text = carry + buf.toString('utf8', 0, n);
+            const lines = text.split('\n');
+            carry = lines.pop() ?? '';
+            for (const line of lines) {
+              if (typeof needle === 'string' ? line.includes(needle) : needle.test(line)) {
+                return { at: process.hrtime.bigint(), line, offset };
+              }
+            }
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+    if (opts.alive && !opts.alive()) throw new Error(`process exited while waiting for ${String(needle)} in ${file}`);
+    if (Date.now() > end) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${String(needle)} in ${file}`);
+    await sleep(opts.intervalMs ?? 20);
+  }
+}
+
+export const hrSeconds = (from: bigint, to: bigint = process.hrtime.bigint()): number => Number(to - from) / 1e9;

@@ -3,8 +3,10 @@
  * on its own (`node --import tsx bench/<name>.ts [--lines N] [--runs N] [--no-install] [--no-build]`).
  */
 import { parseArgs } from 'node:util';
-import { formatMachine } from './machine.ts';
-import { figureTable, writeResult, type FigureResult } from './results.ts';
+import { describeMachine, formatMachine, type MachineInfo } from './machine.ts';
+import { ensureMoatBuilt, type MoatBuild } from './moat.ts';
+import { ensurePeers, type Peers } from './peers.ts';
+import { figureTable, writeResult, type FigureOutcome, type FigureResult } from './results.ts';
 
 export interface BenchOptions {
   /** Input size in lines, where the figure has one (figure 1: 1,000,000). */
@@ -29,7 +31,30 @@ export interface FigureBenchmark {
   figure: number;
   name: string;
   title: string;
-  run(opts: BenchOptions): Promise<FigureResult>;
+  /** The figure's measurements; `runFigure` adds the figure's number and name. */
+  run(opts: BenchOptions): Promise<FigureOutcome>;
+}
+
+/** What every figure starts from: the peers installed, moat built, the machine described. */
+export interface FigureStart {
+  log: (msg: string) => void;
+  startedAt: string;
+  /** The figure's notes, starting with what installing the peers and building moat did. */
+  notes: string[];
+  peers: Peers;
+  build: MoatBuild;
+  machine: MachineInfo;
+}
+
+export function beginFigure(opts: BenchOptions): FigureStart {
+  const startedAt = new Date().toISOString();
+  const peers = ensurePeers({ install: opts.install !== false });
+  const build = ensureMoatBuilt({ allowBuild: opts.build !== false });
+  return { log: opts.log ?? (() => {}), startedAt, notes: [...peers.notes, ...build.notes], peers, build, machine: describeMachine() };
+}
+
+export async function runFigure(bench: FigureBenchmark, opts: BenchOptions): Promise<FigureResult> {
+  return { figure: bench.figure, name: bench.name, ...(await bench.run(opts)) };
 }
 
 export const BENCH_USAGE = `options:
@@ -105,7 +130,7 @@ export async function runStandalone(bench: FigureBenchmark): Promise<void> {
     process.stdout.write(`${bench.name}: figure ${bench.figure}, ${bench.title}\n${BENCH_USAGE}\n`);
     return;
   }
-  const result = await bench.run(opts);
+  const result = await runFigure(bench, opts);
   printFigure(result);
   process.stdout.write(`results: ${writeResult(result)}\n`);
 }

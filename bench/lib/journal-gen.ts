@@ -9,7 +9,7 @@
  * "Found MARKER_IP".
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_DIR, ensureDir } from './paths.ts';
 import { sshdLogLines } from './sshd-log.ts';
@@ -97,7 +97,7 @@ export async function cachedJournal(lines: number, seed = 20240105): Promise<Jou
   const dir = join(ensureDir(CACHE_DIR), `journal-g${GENERATOR_VERSION}-${lines}-s${seed}`);
   const meta = join(dir, 'meta.json');
   if (existsSync(meta)) {
-    const info = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(meta, 'utf8'))) as Omit<JournalInput, 'cached' | 'dir'>;
+    const info = JSON.parse(readFileSync(meta, 'utf8')) as Omit<JournalInput, 'cached' | 'dir'>;
     return { ...info, dir: join(dir, 'journal'), cached: true };
   }
   const tmp = `${dir}.tmp-${process.pid}`;

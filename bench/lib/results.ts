@@ -40,6 +40,17 @@ export interface FigureResult {
   details: Record<string, unknown>;
 }
 
+/** What a figure's run() returns: everything but the figure's number and name. */
+export type FigureOutcome = Omit<FigureResult, 'figure' | 'name'>;
+
+/** A figure's outcome: its own fields, plus when it started, on what machine and its notes. */
+export function figureOutcome(
+  start: Pick<FigureResult, 'startedAt' | 'machine' | 'notes'>,
+  r: Pick<FigureResult, 'title' | 'moatRan' | 'moatError' | 'rows' | 'details'>,
+): FigureOutcome {
+  return { title: r.title, startedAt: start.startedAt, machine: start.machine, moatRan: r.moatRan, moatError: r.moatError, rows: r.rows, notes: start.notes, details: r.details };
+}
+
 /** A "moat vs peer" ratio, oriented so > 1 favours moat. */
 export function ratioOf(moat: number | null, peer: number | null, higherIsBetter: boolean): number | null {
   if (moat === null || peer === null || moat <= 0 || peer <= 0) return null;

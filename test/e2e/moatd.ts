@@ -11,8 +11,6 @@ const repoRoot = resolve(new URL('../..', import.meta.url).pathname);
 const moatdEntry = join(repoRoot, 'src/bin/moatd.ts');
 const moatEntry = join(repoRoot, 'src/bin/moat.ts');
 
-export { nftSetElements } from '../helpers/nft.ts';
-
 export interface Moatd {
   conf: string;
   logfile: string;

@@ -15,8 +15,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail2banPackage } from '../helpers/fail2ban-package.ts';
+import { nftSetElements } from '../helpers/nft.ts';
 import { createLabNetwork, sshGreeting, type Family, type LabNetwork } from './lab-network.ts';
-import { jailCounters, nftSetElements, prepareConfig, startMoatd, type Moatd } from './moatd.ts';
+import { jailCounters, prepareConfig, startMoatd, type Moatd } from './moatd.ts';
 import { run, waitFor } from './run.ts';
 import { failLogin, startSshd, type Sshd } from './sshd.ts';
 

@@ -9,6 +9,7 @@
  * jail's commands keep their order while other jails proceed in parallel.
  */
 import type { BanTicket } from '../bans/ticket.ts';
+import { parseConfigBool } from '../config/convert.ts';
 import { ActionError } from '../errors.ts';
 import { ActionInfo, type ActionInfoContext } from './action-info.ts';
 import { describeFailure, KeyedSerialQueue, resultOk, runShell, type RunResult } from './command.ts';
@@ -189,9 +190,9 @@ export class CommandAction implements JailAction {
     const def = this.definition;
     if ((OPERATIONS as readonly string[]).includes(key)) def.commands[key as Operation] = value;
     else if (key === 'timeout') def.timeout = Number(value);
-    else if (key === 'actionstart_on_demand') def.actionstartOnDemand = value === '' ? null : /^(1|on|true|yes)$/i.test(value.trim());
-    else if (key === 'actionrepair_on_unban') def.actionrepairOnUnban = /^(1|on|true|yes)$/i.test(value.trim());
-    else if (key === 'norestored') def.norestored = /^(1|on|true|yes)$/i.test(value.trim());
+    else if (key === 'actionstart_on_demand') def.actionstartOnDemand = value === '' ? null : parseConfigBool(value);
+    else if (key === 'actionrepair_on_unban') def.actionrepairOnUnban = parseConfigBool(value);
+    else if (key === 'norestored') def.norestored = parseConfigBool(value);
     else def.properties[key] = value;
     if (!key.startsWith('_')) this.props[key] = value;
     this.resolvedByFamily.clear();

@@ -9,8 +9,6 @@ import { ConfigValueError, type ErrorLocation } from '../errors.ts';
 
 /** fail2ban's TAG_CRE: the innermost `<...>` without spaces wins. */
 export const TAG_RE = /<([^ <>]+)>/g;
-/** `<F-NAME>` filter capture tags (upper case only, as fail2ban). */
-export const FILTER_TAG_RE = /<F-([A-Z0-9_-]+)>/g;
 /** A property name with a family condition: `blocktype?family=inet6`. */
 export const CONDITIONAL_FAMILY_RE = /^(\w+)\?(family)=(.*)$/;
 

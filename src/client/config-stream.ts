@@ -7,16 +7,11 @@
  * Differences from fail2ban (the reader hands us parsed values): time values are sent in
  * seconds (600, not '10m'), ignore lists/caches in their parsed form.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command, CommandWord } from '../server/protocol.ts';
 import type { ActionDefinition, JailDefinition, LoadedConfig } from '../config/types.ts';
-import { ACTION_COMMANDS } from '../config/types.ts';
+import { ACTION_COMMANDS, DEFAULT_ACTION_TIMEOUT, DEFAULT_BANTIME_FORMULA } from '../config/types.ts';
+import { expandGlob } from '../sources/glob.ts';
 import { pyRepr } from './py-repr.ts';
-
-/** fail2ban's default bantime.formula (sent only when the jail changed it). */
-const DEFAULT_BANTIME_FORMULA = 'ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor';
-const DEFAULT_ACTION_TIMEOUT = 60;
 
 export interface ConfigStream {
   commands: Command[];
@@ -108,7 +103,7 @@ export function jailCommands(jail: JailDefinition, opts: ConfigStreamOptions = {
   if (!jail.backend.startsWith('systemd')) {
     let found = 0;
     for (const lp of jail.logpaths) {
-      const files = opts.expandLogPaths === false ? [lp.glob] : expandGlob(lp.glob);
+      const files = opts.expandLogPaths === false ? [lp.glob] : expandGlob(lp.glob).files;
       for (const file of files) out.push(['set', j, 'addlogpath', file, lp.start]);
       found += files.length;
     }
@@ -150,73 +145,4 @@ export function dumpStreamPretty(commands: readonly Command[]): string {
     })
     .join('\n')
     .concat('\n');
-}
-
-// --- minimal glob expansion (`*`, `?`, `[...]` inside path segments), sorted like Python's glob ---
-
-function segmentRegex(segment: string): RegExp {
-  let re = '';
-  for (let i = 0; i < segment.length; i++) {
-    const ch = segment[i] as string;
-    if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else if (ch === '[') {
-      const close = segment.indexOf(']', i + 2);
-      if (close < 0) re += '\\[';
-      else {
-        let body = segment.slice(i + 1, close);
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = close;
-      }
-    } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-const hasMagic = (s: string): boolean => /[*?[]/.test(s);
-
-/** Existing regular files matching `pattern` (absolute or relative). */
-export function expandGlob(pattern: string): string[] {
-  if (!hasMagic(pattern)) {
-    try {
-      return statSync(pattern).isFile() ? [pattern] : [];
-    } catch {
-      return [];
-    }
-  }
-  const parts = pattern.split('/');
-  let bases = [parts[0] === '' ? '/' : parts[0] as string];
-  if (hasMagic(parts[0] as string)) bases = ['.'];
-  const startIndex = hasMagic(parts[0] as string) ? 0 : 1;
-  for (let i = startIndex; i < parts.length; i++) {
-    const seg = parts[i] as string;
-    if (seg === '') continue;
-    const next: string[] = [];
-    for (const base of bases) {
-      if (!hasMagic(seg)) {
-        next.push(base === '.' && startIndex === 0 ? seg : join(base, seg));
-        continue;
-      }
-      const re = segmentRegex(seg);
-      let names: string[];
-      try {
-        names = readdirSync(base);
-      } catch {
-        continue;
-      }
-      for (const name of names.sort()) {
-        if (name.startsWith('.') && !seg.startsWith('.')) continue;
-        if (re.test(name)) next.push(base === '.' && startIndex === 0 ? name : join(base, name));
-      }
-    }
-    bases = next;
-  }
-  return bases.filter((p) => {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
 }

@@ -7,8 +7,10 @@
  * with --json). Exit status: 0 on success, 255 on any failure, with one line on stderr.
  */
 import { createInterface } from 'node:readline';
+import { time2str } from '../bans/format.ts';
 import { MoatError } from '../errors.ts';
 import type { LoadedConfig } from '../config/types.ts';
+import { shellSplit } from '../config/shlex.ts';
 import { parseTimeValue } from '../config/time-value.ts';
 import type { StreamEvent } from '../server/events.ts';
 import type { Command, WireError } from '../server/protocol.ts';
@@ -18,7 +20,7 @@ import { configStream, dumpStream, dumpStreamPretty } from './config-stream.ts';
 import { CommandFailedError, ControlClient } from './connection.ts';
 import { defaultDaemonCommand, launchDaemon, pingServer, waitForShutdown } from './daemon-launcher.ts';
 import { usage, VERSION_COMPAT } from './help.ts';
-import { DEFAULT_SOCKET, parseClientArgs, UsageError, type ClientOptions } from './options.ts';
+import { DEFAULT_SOCKET, parseClientArgs, type ClientOptions } from './options.ts';
 import { pyFloatRepr } from './py-repr.ts';
 
 export interface ClientIo {
@@ -313,86 +315,28 @@ function signalled(): Promise<void> {
   });
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-function localTime(epoch: number): string {
-  const d = new Date(epoch * 1000);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-}
-
 /** One human line per event: `TIME TYPE [JAIL] details`. */
 export function formatEvent(e: StreamEvent): string {
   switch (e.type) {
     case 'overflow':
       return `-- ${e.dropped} event(s) dropped: this client read too slowly --`;
     case 'found':
-      return `${localTime(e.time)} found   [${e.jail}] ${e.ip} (${e.failures} failure(s))`;
+      return `${time2str(e.time)} found   [${e.jail}] ${e.ip} (${e.failures} failure(s))`;
     case 'ban':
     case 'restore':
-      return `${localTime(e.time)} ${e.type.padEnd(7)} [${e.jail}] ${e.ip} for ${e.bantime < 0 ? 'ever' : `${e.bantime}s`} (ban #${e.banCount})`;
+      return `${time2str(e.time)} ${e.type.padEnd(7)} [${e.jail}] ${e.ip} for ${e.bantime < 0 ? 'ever' : `${e.bantime}s`} (ban #${e.banCount})`;
     case 'unban':
-      return `${localTime(e.time)} unban   [${e.jail}] ${e.ip} (${e.reason})`;
+      return `${time2str(e.time)} unban   [${e.jail}] ${e.ip} (${e.reason})`;
     case 'jail.start':
     case 'jail.stop':
-      return `${localTime(e.time)} ${e.type} [${e.jail}]`;
+      return `${time2str(e.time)} ${e.type} [${e.jail}]`;
     case 'reload':
-      return `${localTime(e.time)} reload  ${e.jail === null ? 'all jails' : `[${e.jail}]`} ${e.phase}`;
+      return `${time2str(e.time)} reload  ${e.jail === null ? 'all jails' : `[${e.jail}]`} ${e.phase}`;
     case 'log':
-      return `${localTime(e.time)} ${e.logger} ${e.level.padEnd(7)} ${e.message}`;
+      return `${time2str(e.time)} ${e.logger} ${e.level.padEnd(7)} ${e.message}`;
     case 'error':
-      return `${localTime(e.time)} error   ${e.jail ? `[${e.jail}] ` : ''}${e.message} (${e.code})`;
+      return `${time2str(e.time)} error   ${e.jail ? `[${e.jail}] ` : ''}${e.message} (${e.code})`;
   }
-}
-
-/** Splits a line into words with POSIX shell quoting rules (no expansion). */
-export function shellSplit(line: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let i = 0;
-  while (i < line.length) {
-    const ch = line[i] as string;
-    if (ch === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new UsageError('No closing quotation');
-      word += line.slice(i + 1, end);
-      inWord = true;
-      i = end + 1;
-    } else if (ch === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) throw new UsageError('No closing quotation');
-        const c = line[i] as string;
-        if (c === '"') break;
-        if (c === '\\' && i + 1 < line.length && '\\"$`\n'.includes(line[i + 1] as string)) {
-          word += line[i + 1];
-          i += 2;
-        } else {
-          word += c;
-          i++;
-        }
-      }
-      inWord = true;
-      i++;
-    } else if (ch === '\\') {
-      if (i + 1 < line.length) word += line[i + 1];
-      inWord = true;
-      i += 2;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-      i++;
-    } else {
-      word += ch;
-      inWord = true;
-      i++;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
 }
 
 export async function runClient(argv: string[], io: ClientIo = processIo): Promise<number> {

@@ -9,15 +9,13 @@ import { DefinitionReader } from './definition-reader.ts';
 import { DEFAULT_CONFIG_DIR, definitionUnitName } from './filter-reader.ts';
 import { parseReference, type Reference } from './references.ts';
 import { parseTimeValue } from './time-value.ts';
-import { ACTION_COMMANDS, type ActionCommandName, type ActionDefinition } from './types.ts';
+import { ACTION_COMMANDS, DEFAULT_ACTION_TIMEOUT, type ActionCommandName, type ActionDefinition } from './types.ts';
 
 /** Options of an action that are operations/flags rather than properties. */
 export const ACTION_OPTIONS: readonly string[] = [...ACTION_COMMANDS, 'actionstart_on_demand', 'actionrepair_on_unban', 'norestored'];
 
 /** Left raw by client-side substitution: resolved per ban at execution time. */
 export const ACTION_EXECUTION_TIME_TAGS = ['matches', 'ipmatches', 'ipjailmatches', 'timeout', 'bantime'];
-
-export const DEFAULT_ACTION_TIMEOUT = 60;
 
 /**
  * `name` defaults to the jail; `actname` to the file name, with a suffix when

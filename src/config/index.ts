@@ -9,10 +9,9 @@ export {
   actionNames,
   ACTION_OPTIONS,
   ACTION_EXECUTION_TIME_TAGS,
-  DEFAULT_ACTION_TIMEOUT,
   type ReadActionOptions,
 } from './action-reader.ts';
-export { readJail, parseLogpaths, parseIgnoreCache, DEFAULT_BANTIME_FORMULA, JAIL_OPTIONS } from './jail-reader.ts';
+export { readJail, parseLogpaths, parseIgnoreCache, JAIL_OPTIONS } from './jail-reader.ts';
 export { readDaemonSettings, daemonUnitName, DEFAULT_DAEMON_SETTINGS, MOAT_DAEMON_SETTINGS } from './daemon-reader.ts';
 export { parseTimeValue, timeValueToExpression } from './time-value.ts';
 export { parseIni, DEFAULT_SECTION, type IniFile, type IniSection, type IniOption } from './ini-parser.ts';

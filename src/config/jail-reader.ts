@@ -13,9 +13,15 @@ import { parseConfigBool, parseConfigInt, splitWords } from './convert.ts';
 import { applyLogtype, buildFilterDefinition, FILTER_OPTIONS, openFilter } from './filter-reader.ts';
 import { parseOptionList, parseReference, splitReferences } from './references.ts';
 import { parseTimeValue } from './time-value.ts';
-import type { ActionDefinition, BantimeIncrement, FilterDefinition, IgnoreCacheSettings, JailDefinition, LogPath } from './types.ts';
-
-export const DEFAULT_BANTIME_FORMULA = 'ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor';
+import {
+  DEFAULT_BANTIME_FORMULA,
+  type ActionDefinition,
+  type BantimeIncrement,
+  type FilterDefinition,
+  type IgnoreCacheSettings,
+  type JailDefinition,
+  type LogPath,
+} from './types.ts';
 
 /** Jail options read from the section (DEFAULT fallback), in fail2ban's order. */
 export const JAIL_OPTIONS = [

@@ -1,6 +1,6 @@
 /**
- * POSIX shell-word splitting as Python's `shlex.split` does it (no comments):
- * used for `journalmatch` lines (`_SYSTEMD_UNIT=sshd.service + _COMM=sshd`).
+ * POSIX shell-word splitting as Python's `shlex.split` does it (no comments, errors in its words):
+ * used for `journalmatch` lines (`_SYSTEMD_UNIT=sshd.service + _COMM=sshd`) and `moat -i` input.
  */
 import { ConfigValueError, type ErrorLocation } from '../errors.ts';
 
@@ -13,7 +13,7 @@ export function shellSplit(text: string, where: ErrorLocation = {}): string[] {
     const c = text[i]!;
     if (c === "'") {
       const end = text.indexOf("'", i + 1);
-      if (end === -1) throw new ConfigValueError(`no closing quotation in ${JSON.stringify(text)}`, where);
+      if (end === -1) throw new ConfigValueError(`No closing quotation in ${JSON.stringify(text)}`, where);
       word += text.slice(i + 1, end);
       inWord = true;
       i = end + 1;
@@ -36,10 +36,10 @@ export function shellSplit(text: string, where: ErrorLocation = {}): string[] {
         word += d;
         i++;
       }
-      if (!closed) throw new ConfigValueError(`no closing quotation in ${JSON.stringify(text)}`, where);
+      if (!closed) throw new ConfigValueError(`No closing quotation in ${JSON.stringify(text)}`, where);
       inWord = true;
     } else if (c === '\\') {
-      if (i + 1 >= text.length) throw new ConfigValueError(`no escaped character in ${JSON.stringify(text)}`, where);
+      if (i + 1 >= text.length) throw new ConfigValueError(`No escaped character in ${JSON.stringify(text)}`, where);
       word += text[i + 1];
       inWord = true;
       i += 2;

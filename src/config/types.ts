@@ -35,6 +35,9 @@ export const ACTION_COMMANDS = [
 ] as const;
 export type ActionCommandName = (typeof ACTION_COMMANDS)[number];
 
+/** Seconds an action command may run when the action sets no `timeout`. */
+export const DEFAULT_ACTION_TIMEOUT = 60;
+
 export interface ActionDefinition {
   /** The action's unique name in its jail (fail2ban's `actname`, e.g. `iptables-multiport-tcp`). */
   name: string;
@@ -61,6 +64,9 @@ export interface LogPath {
   glob: string;
   start: 'head' | 'tail';
 }
+
+/** fail2ban's default `bantime.formula`. */
+export const DEFAULT_BANTIME_FORMULA = 'ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor';
 
 export interface BantimeIncrement {
   enabled: boolean;

@@ -5,19 +5,10 @@
  * Countdowns are never stored: bans keep their end time and views compute the rest from the clock,
  * so a second passing costs nothing but a redraw.
  */
+import type { ConsoleJailState } from '../server/console-state.ts';
 import type { DaemonEvent } from '../server/events.ts';
 
-export interface SourceHealth {
-  name: string;
-  reachable: boolean;
-  error: string | null;
-}
-
-export interface JailHealth {
-  ok: boolean;
-  sources: SourceHealth[];
-  lastError: { time: number; message: string } | null;
-}
+export type JailHealth = ConsoleJailState['health'];
 
 export interface FailureEntry {
   jail: string;
@@ -35,15 +26,10 @@ export interface BanEntry {
   banCount: number;
 }
 
-export interface JailState {
-  name: string;
-  backend: string;
-  filter: string;
-  maxretry: number;
-  findtime: number;
-  bantime: number;
-  totalFailed: number;
-  totalBanned: number;
+/** Jail settings and counters shown as the daemon sent them. */
+type JailSettings = Pick<ConsoleJailState, 'name' | 'backend' | 'filter' | 'maxretry' | 'findtime' | 'bantime' | 'totalFailed' | 'totalBanned'>;
+
+export interface JailState extends JailSettings {
   /** Only used when the daemon does not send per-ip failures (fallback mode). */
   reportedFailed: number | null;
   health: JailHealth | null;
@@ -59,26 +45,19 @@ export interface ReportLine {
   text: string;
 }
 
-/** Wire shape of `console-state` (see PROTOCOL.md). */
+/**
+ * Wire shape of `console-state` (see PROTOCOL.md), loosened for the fallback snapshot built from
+ * plain fail2ban commands: no start time, health or per-ip failures, ban ends unknown.
+ */
 export interface ConsoleStateReply {
   version: string;
   startedAt: number | null;
   now: number;
-  jails: {
-    name: string;
-    backend: string;
-    filter: string;
-    maxretry: number;
-    findtime: number;
-    bantime: number;
-    currentlyFailed: number;
-    totalFailed: number;
-    currentlyBanned: number;
-    totalBanned: number;
+  jails: (Omit<ConsoleJailState, 'health' | 'failures' | 'bans'> & {
     health: JailHealth | null;
-    failures: { ip: string; count: number; lastTime: number }[] | null;
-    bans: { ip: string; start: number; end: number | null | undefined; banCount: number }[];
-  }[];
+    failures: ConsoleJailState['failures'] | null;
+    bans: (Omit<ConsoleJailState['bans'][number], 'end'> & { end: number | null | undefined })[];
+  })[];
 }
 
 export const REPORT_LIMIT = 1000;

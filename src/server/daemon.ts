@@ -125,10 +125,10 @@ export class Daemon implements DaemonApi {
       socketPath: this.settings.socket,
       socketGroup: this.settings.socketgroup,
       force: !!this.opts.force,
-      handler: (cmd) => transmitter.proceed(cmd as never),
+      handler: (cmd) => transmitter.proceed(cmd),
       events: this.events,
       env: this.opts.env ?? process.env,
-    } as Parameters<typeof ControlServer.listen>[0]);
+    });
     this.#writePidfile();
 
     for (const def of cfg.jails) await this.#startJail(def);
@@ -200,14 +200,11 @@ export class Daemon implements DaemonApi {
     }
   }
 
-  #nftBackend(): { runner: NftRunner; batcher: NftBatcher } | null {
-    if (this.#nft) return this.#nft;
-    try {
-      const runner = new NftRunner({} as never);
-      const batcher = new NftBatcher(runner as never);
-      this.#nft = { runner, batcher } as never;
-    } catch {
-      this.#nft = null;
+  /** One nft runner and batcher shared by all jails, made on first use. */
+  #nftBackend(): { runner: NftRunner; batcher: NftBatcher } {
+    if (!this.#nft) {
+      const runner = new NftRunner();
+      this.#nft = { runner, batcher: new NftBatcher(runner) };
     }
     return this.#nft;
   }
@@ -350,7 +347,7 @@ export class Daemon implements DaemonApi {
 
   jailStatus(name: string, flavor: StatusFlavor): JailStatus {
     const j = this.#jail(name);
-    const journal = j.def.backend.toLowerCase().startsWith('systemd');
+    const journal = isJournalJail(j);
     return {
       filter: {
         currentlyFailed: j.failManager.size,
@@ -533,7 +530,7 @@ export class Daemon implements DaemonApi {
     const unset = text === '' || text === 'None';
     switch (option) {
       case 'idle':
-        j.idle = value === true || /^(on|true|yes|1)$/i.test(String(value));
+        j.idle = asBool(value);
         return;
       case 'maxretry':
         j.failManager.maxRetry = Number(value);
@@ -557,8 +554,8 @@ export class Daemon implements DaemonApi {
         return;
       }
       case 'ignoreself':
-        j.def.ignoreself = value === true || /^(on|true|yes|1)$/i.test(String(value));
-        (j.ignore as unknown as { ignoreSelf: boolean }).ignoreSelf = j.def.ignoreself;
+        j.def.ignoreself = asBool(value);
+        j.ignore.ignoreSelf = j.def.ignoreself;
         return;
       case 'ignorecommand':
         j.def.ignorecommand = text === '' ? null : text;
@@ -869,6 +866,11 @@ function pyText(v: CommandValue): string {
   if (v === false) return 'False';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** fail2ban's _as_bool: a true value, or one of its words (not trimmed). */
+function asBool(v: string | number | boolean): boolean {
+  return v === true || /^(on|true|yes|1)$/i.test(String(v));
 }
 
 function isJournalJail(j: Jail): boolean {

@@ -7,6 +7,7 @@
  *
  * "Quiet" mode (inside `server-stream` and `reload` streams): most `set` commands return null.
  */
+import { time2str } from '../bans/format.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import {
   BANTIME_EXTRA_OPTIONS,
@@ -99,20 +100,6 @@ function parseJsonArg(w: CommandWord, what: string): unknown {
   } catch (err) {
     throw new InvalidArgumentError(`${what} is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/** `%Y-%m-%d %H:%M:%S` in local time; Infinity (permanent ban) prints as the end of year 9999 like fail2ban. */
-export function formatLocalTime(epochSeconds: number): string {
-  if (!Number.isFinite(epochSeconds) || epochSeconds >= 253402300799) return '9999-12-31 23:59:59';
-  const d = new Date(Math.floor(epochSeconds) * 1000);
-  return (
-    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
-  );
 }
 
 export type StatusPairs = [string, unknown][];
@@ -477,7 +464,7 @@ export class Transmitter {
         if (!withTime) return list.map((e) => e.ip);
         return list.map((e) => {
           const end = e.bantime < 0 ? Infinity : e.start + e.bantime;
-          return `${e.ip} \t${formatLocalTime(e.start)} + ${Math.trunc(e.bantime)} = ${formatLocalTime(end)}`;
+          return `${e.ip} \t${time2str(e.start)} + ${Math.trunc(e.bantime)} = ${time2str(end)}`;
         });
       }
       case 'actions':

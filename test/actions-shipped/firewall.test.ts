@@ -12,7 +12,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActionDriver, createNetns, skipNetns, type Netns } from './harness.ts';
+import { createNetnsPair, skipNetns, type NetnsPair as Netns } from '../helpers/netns.ts';
+import { ActionDriver } from './harness.ts';
 
 const opts = { skip: skipNetns ? 'MOAT_SKIP_NETNS=1' : false, timeout: 120_000 };
 
@@ -33,7 +34,7 @@ const clientOf = (ns: Netns, fam: Fam) => (fam === 'inet4' ? ns.client4 : ns.cli
 const serverOf = (ns: Netns, fam: Fam) => (fam === 'inet4' ? ns.fw4 : ns.fw6);
 
 async function exercise(c: FirewallCase): Promise<void> {
-  const ns = await createNetns();
+  const ns = await createNetnsPair();
   const driver = new ActionDriver(ns.fw, c.ref);
   try {
     for (const fam of c.families) assert.equal(await ns.connect(serverOf(ns, fam)), 'ok', `${fam} reachable before`);
@@ -88,7 +89,7 @@ async function exercise(c: FirewallCase): Promise<void> {
 // ---- nftables ------------------------------------------------------------------
 
 function nftSetHas(ns: Netns, set: string, ip: string): boolean {
-  const r = ns.fwRun(['nft', '-j', 'list', 'set', 'inet', 'f2b-table', set]);
+  const r = ns.execFw(['nft', '-j', 'list', 'set', 'inet', 'f2b-table', set]);
   if (r.code !== 0) return false;
   const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
   const elems = doc.nftables.find((x) => x.set)?.set?.elem ?? [];
@@ -96,7 +97,7 @@ function nftSetHas(ns: Netns, set: string, ip: string): boolean {
 }
 
 function nftHookHandles(ns: Netns): string[] {
-  const r = ns.fwRun(['nft', '-a', 'list', 'chain', 'inet', 'f2b-table', 'f2b-chain-sshd']);
+  const r = ns.execFw(['nft', '-a', 'list', 'chain', 'inet', 'f2b-table', 'f2b-chain-sshd']);
   return [...r.stdout.matchAll(/@addr-set-sshd .*# handle (\d+)$/gm)].map((m) => m[1]!);
 }
 
@@ -109,11 +110,11 @@ function nftCase(ref: string): FirewallCase {
       exists: (ns) => nftHookHandles(ns).length > 0,
       remove: (ns) => {
         for (const h of nftHookHandles(ns)) {
-          assert.equal(ns.fwRun(['nft', 'delete', 'rule', 'inet', 'f2b-table', 'f2b-chain-sshd', 'handle', h]).code, 0);
+          assert.equal(ns.execFw(['nft', 'delete', 'rule', 'inet', 'f2b-table', 'f2b-chain-sshd', 'handle', h]).code, 0);
         }
       },
     },
-    leftovers: (ns) => ns.fwRun(['nft', 'list', 'ruleset']).stdout.split('\n').filter((l) => l.trim()),
+    leftovers: (ns) => ns.execFw(['nft', 'list', 'ruleset']).stdout.split('\n').filter((l) => l.trim()),
   };
 }
 
@@ -126,21 +127,21 @@ test('nftables (default multiport, one port, tcp+udp)', opts, () =>
 test('nftables-allports', opts, () => exercise(nftCase('nftables-allports[protocol="tcp"]')));
 
 test('nftables: a ban carries a kernel timeout of the remaining ban time', opts, async () => {
-  const ns = await createNetns();
+  const ns = await createNetnsPair();
   const driver = new ActionDriver(ns.fw, 'nftables[port="8022"]');
   try {
     await driver.must('ban', { ip: ns.client4, bantime: 3600 });
-    const out = ns.fwRun(['nft', 'list', 'set', 'inet', 'f2b-table', 'addr-set-sshd']).stdout;
-    const m = /10\.232\.0\.2 timeout (\S+)/.exec(out);
+    const out = ns.execFw(['nft', 'list', 'set', 'inet', 'f2b-table', 'addr-set-sshd']).stdout;
+    const m = new RegExp(`${ns.client4.replaceAll('.', '\\.')} timeout (\\S+)`).exec(out);
     assert.ok(m, out);
     assert.match(m[1]!, /^(1h|59m\d+s)$/);
     await driver.must('ban', { ip: ns.client6, bantime: -1 });
-    const out6 = ns.fwRun(['nft', 'list', 'set', 'inet', 'f2b-table', 'addr6-set-sshd']).stdout;
-    assert.match(out6, /fd00:232::2(?! timeout)/, 'a permanent ban has no timeout');
+    const out6 = ns.execFw(['nft', 'list', 'set', 'inet', 'f2b-table', 'addr6-set-sshd']).stdout;
+    assert.match(out6, new RegExp(`${ns.client6}(?! timeout)`), 'a permanent ban has no timeout');
     await driver.must('flush');
     assert.equal(nftSetHas(ns, 'addr-set-sshd', ns.client4), false);
     await driver.must('stop');
-    assert.equal(ns.fwRun(['nft', 'list', 'ruleset']).stdout.trim(), '');
+    assert.equal(ns.execFw(['nft', 'list', 'ruleset']).stdout.trim(), '');
   } finally {
     driver.close();
     ns.cleanup();
@@ -153,7 +154,7 @@ const ipt = (fam: Fam) => (fam === 'inet4' ? 'iptables' : 'ip6tables');
 const hostRoute = (ip: string, fam: Fam) => `${ip}/${fam === 'inet4' ? 32 : 128}`;
 
 function iptLines(ns: Netns, fam: Fam, chain?: string): string[] {
-  const r = ns.fwRun([ipt(fam), '-w', '-S', ...(chain ? [chain] : [])]);
+  const r = ns.execFw([ipt(fam), '-w', '-S', ...(chain ? [chain] : [])]);
   return r.code === 0 ? r.stdout.split('\n').filter(Boolean) : [];
 }
 
@@ -162,7 +163,7 @@ function iptHook(match: string): FirewallCase['hook'] {
     exists: (ns) => iptLines(ns, 'inet4', 'INPUT').some((l) => l.includes(match)),
     remove: (ns) => {
       for (const line of iptLines(ns, 'inet4', 'INPUT').filter((l) => l.includes(match))) {
-        const r = ns.fwRun(['iptables', '-w', '-D', ...line.split(' ').slice(1)]);
+        const r = ns.execFw(['iptables', '-w', '-D', ...line.split(' ').slice(1)]);
         assert.equal(r.code, 0, r.stderr);
       }
     },
@@ -198,11 +199,11 @@ function ipsetCase(ref: string, families: Fam[]): FirewallCase {
   return {
     ref,
     families,
-    present: (ns, ip, fam) => ns.fwRun(['ipset', 'test', fam === 'inet4' ? 'f2b-sshd' : 'f2b-sshd6', ip]).code === 0,
+    present: (ns, ip, fam) => ns.execFw(['ipset', 'test', fam === 'inet4' ? 'f2b-sshd' : 'f2b-sshd6', ip]).code === 0,
     hook: iptHook('--match-set f2b-sshd src'),
     leftovers: (ns) => [
       ...iptLeftovers(ns),
-      ...ns.fwRun(['ipset', 'list', '-n']).stdout.split('\n').filter(Boolean).map((s) => `ipset: ${s}`),
+      ...ns.execFw(['ipset', 'list', '-n']).stdout.split('\n').filter(Boolean).map((s) => `ipset: ${s}`),
     ],
   };
 }
@@ -214,7 +215,7 @@ test('iptables-ipset-proto6-allports', opts, () =>
 test('iptables-ipset-proto4 (IPv4 only)', opts, () => exercise(ipsetCase('iptables-ipset-proto4[port="8022"]', ['inet4'])));
 
 test('iptables-ipset-proto4 refuses an IPv6 ban (fails loudly, bans nothing)', opts, async () => {
-  const ns = await createNetns();
+  const ns = await createNetnsPair();
   const driver = new ActionDriver(ns.fw, 'iptables-ipset-proto4[port="8022"]');
   try {
     const r = await driver.request('ban', { ip: ns.client6 });
@@ -231,7 +232,7 @@ test('iptables-ipset-proto4 refuses an IPv6 ban (fails loudly, bans nothing)', o
 
 function routeCase(blocktype: string): FirewallCase {
   const routes = (ns: Netns, fam: Fam) =>
-    ns.fwRun(['ip', fam === 'inet4' ? '-4' : '-6', 'route', 'show', 'table', 'all']).stdout.split('\n');
+    ns.execFw(['ip', fam === 'inet4' ? '-4' : '-6', 'route', 'show', 'table', 'all']).stdout.split('\n');
   return {
     ref: `route[blocktype=${blocktype}]`,
     families: ['inet4', 'inet6'],

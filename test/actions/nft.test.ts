@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandAction } from '../../src/actions/action.ts';
 import { definition, ticket } from './helpers.ts';
-import { createNetnsPair, skipNetns, type NetnsPair } from './netns.ts';
+import { createNetnsPair, skipNetns, type NetnsPair } from '../helpers/netns.ts';
 import { NftAction } from '../../src/actions/nft/action.ts';
 import { NftBatcher, nftElement, opsScript } from '../../src/actions/nft/batcher.ts';
 import { isNftablesAction, rulesetFromDefinition, setupScript } from '../../src/actions/nft/ruleset.ts';

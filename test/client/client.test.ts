@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import { runClient, shellSplit, type ClientIo } from '../../src/client/index.ts';
+import { runClient, type ClientIo } from '../../src/client/index.ts';
+import { shellSplit } from '../../src/config/shlex.ts';
 import { configStream, dumpStream } from '../../src/client/config-stream.ts';
 import { parseClientArgs } from '../../src/client/options.ts';
 import { ControlServer } from '../../src/server/control-socket.ts';
 import { EventHub } from '../../src/server/events.ts';
-import { Transmitter, formatLocalTime } from '../../src/server/transmitter.ts';
+import { time2str } from '../../src/bans/format.ts';
+import { Transmitter } from '../../src/server/transmitter.ts';
 import type { LoadedConfig } from '../../src/config/types.ts';
 import { sampleDaemon, type FakeDaemon } from '../server/fake-daemon.ts';
 
@@ -69,8 +71,8 @@ test('human output, --json and exit codes against a live server', async () => {
     assert.equal((await run(['-s', socket, 'set', 'sshd', 'banip', '192.0.2.20'])).out, '1\n');
     assert.equal(
       (await run(['-s', socket, 'get', 'sshd', 'banip', '--with-time'])).out,
-      `192.0.2.10 \t${formatLocalTime(1700000000)} + 600 = ${formatLocalTime(1700000600)}\n` +
-        `192.0.2.20 \t${formatLocalTime(1700000001)} + 600 = ${formatLocalTime(1700000601)}\n`,
+      `192.0.2.10 \t${time2str(1700000000)} + 600 = ${time2str(1700000600)}\n` +
+        `192.0.2.20 \t${time2str(1700000001)} + 600 = ${time2str(1700000601)}\n`,
     );
     assert.equal((await run(['-s', socket, 'get', 'sshd', 'logpath'])).out, 'Current monitored log file(s):\n`- /tmp/f2btest/auth.log\n');
     assert.equal((await run(['-s', socket, 'echo', 'a', 'b'])).out, 'a b\n');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Transmitter, formatLocalTime, isReadOnlyCommand } from '../../src/server/transmitter.ts';
+import { time2str } from '../../src/bans/format.ts';
+import { Transmitter, isReadOnlyCommand } from '../../src/server/transmitter.ts';
 import type { Command } from '../../src/server/protocol.ts';
 import { FakeDaemon, sampleDaemon } from './fake-daemon.ts';
 
@@ -77,7 +78,7 @@ test('bans: banned, banip, unbanip, unban, get banip', async () => {
   assert.deepEqual(await t.proceed(['get', 'web', 'banned', '192.0.2.11', '203.0.113.9']), [1, 0]);
   assert.deepEqual(await t.proceed(['get', 'web', 'banip']), ['192.0.2.10', '192.0.2.11']);
   const withTime = (await t.proceed(['get', 'sshd', 'banip', '--with-time'])) as string[];
-  assert.deepEqual(withTime, [`192.0.2.10 \t${formatLocalTime(1700000000)} + 600 = ${formatLocalTime(1700000600)}`]);
+  assert.deepEqual(withTime, [`192.0.2.10 \t${time2str(1700000000)} + 600 = ${time2str(1700000600)}`]);
   assert.equal(await code(t.proceed(['set', 'web', 'unbanip', '--report-absent', '203.0.113.9'])), 'MOAT_ERR_INVALID_ARGUMENT');
   assert.equal(await t.proceed(['set', 'web', 'unbanip', '192.0.2.11', '203.0.113.9']), 1);
   assert.equal(await t.proceed(['unban', '192.0.2.10']), 2);

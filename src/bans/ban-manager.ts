@@ -15,7 +15,7 @@
 import type { BanTicket } from './ticket.ts';
 import type { Family } from '../net/ip.ts';
 import { parseIp, canonicalIp, networkContains } from '../net/ip.ts';
-import type { Store } from '../store/store.ts';
+import type { RestoreOptions, Store } from '../store/store.ts';
 import { EndHeap } from './end-heap.ts';
 import { compileBanTimeFunction, type BanTimeIncrementOptions, type BanTimeFunction } from './increment.ts';
 import { seconds2str, time2str } from './format.ts';
@@ -307,23 +307,14 @@ export class BanManager {
   }
 
   /**
-   * Restores the jail's active bans from the store (§4.6) as one batch: no new
+   * Restores the jail's active bans from the store (§4.6) as one batch (oldest ban first): no new
    * store rows, no increment; `skip(ticket)` (the ignore check) may drop some.
    * Returns the restored tickets (also reported through one onBan call).
    */
   restore(opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean } = {}): BanTicket[] {
-    if (!this.#store) return [];
-    const now = this.#clock.now();
-    const rows = this.#store.currentBans(this.jail, now, {
-      jailBantime: this.bantime,
-      increment: this.#increment !== null,
-      maxtime: this.#increment?.maxtime ?? null,
-      ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
-    });
-    const count = { n: 0 };
-    const restored = this.#restoreTickets(rows, opts.skip, count);
-    this.#restoreSummary(count.n);
-    this.#arm();
+    // one page: the sorted query, so everything reaches onBan at once
+    const pages = this.#restorePages(opts, (store, now, q) => [store.currentBans(this.jail, now, q)]);
+    const restored = [...pages].flat();
     if (restored.length) this.#onBan(restored);
     return restored;
   }
@@ -335,19 +326,21 @@ export class BanManager {
    * The unban timer is armed when the generator finishes (or is abandoned by `return()`).
    */
   *restoreChunks(opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean; pageSize?: number } = {}): Generator<BanTicket[]> {
+    yield* this.#restorePages(opts, (store, now, q) => store.currentBanPages(this.jail, now, q, opts.pageSize));
+  }
+
+  /** Inserts the tickets of each page `read` returns; the summary line and the timer follow the last page. */
+  *#restorePages(
+    opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean },
+    read: (store: Store, now: number, q: RestoreOptions) => Iterable<BanTicket[]>,
+  ): Generator<BanTicket[]> {
     if (!this.#store) return;
-    const now = this.#clock.now();
-    const pages = this.#store.currentBanPages(
-      this.jail,
-      now,
-      {
-        jailBantime: this.bantime,
-        increment: this.#increment !== null,
-        maxtime: this.#increment?.maxtime ?? null,
-        ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
-      },
-      opts.pageSize,
-    );
+    const pages = read(this.#store, this.#clock.now(), {
+      jailBantime: this.bantime,
+      increment: this.#increment !== null,
+      maxtime: this.#increment?.maxtime ?? null,
+      ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
+    });
     const count = { n: 0 };
     try {
       for (const page of pages) {

@@ -213,14 +213,4 @@ export class FailManager {
     }
     return removed;
   }
-
-  remove(id: string): boolean {
-    this.#changed?.add(id);
-    return this.#tickets.delete(id);
-  }
-
-  clear(): void {
-    if (this.#changed) for (const id of this.#tickets.keys()) this.#changed.add(id);
-    this.#tickets.clear();
-  }
 }

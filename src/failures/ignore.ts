@@ -188,46 +188,6 @@ export function splitIgnoreIp(text: string): string[] {
   return text.split(/[\s,]+/).filter(Boolean);
 }
 
-/**
- * Parses `ignorecache = key="<ip>", max-count=100, max-time=5m`. `parseTime`
- * converts time values (defaults to a small s/m/h/d/w parser).
- */
-export function parseIgnoreCache(text: string, parseTime: (t: string) => number = simpleTimeValue): IgnoreCacheOptions {
-  const opts: IgnoreCacheOptions = { key: '<ip>', maxCount: 100, maxTime: 300 };
-  const re = /\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^,]*)\s*(?:,|$)/gy;
-  let m: RegExpExecArray | null;
-  let last = 0;
-  while (last < text.length && (m = re.exec(text))) {
-    last = re.lastIndex;
-    const name = m[1]!;
-    let value = m[2]!.trim();
-    if (/^["']/.test(value)) value = value.slice(1, -1);
-    if (name === 'key') opts.key = value;
-    else if (name === 'max-count') opts.maxCount = Number(value);
-    else if (name === 'max-time') opts.maxTime = parseTime(value);
-    else throw new Error(`unknown ignorecache option '${name}'`);
-    if (m[0] === '') break;
-  }
-  if (!Number.isFinite(opts.maxCount) || !Number.isFinite(opts.maxTime)) throw new Error(`invalid ignorecache '${text}'`);
-  return opts;
-}
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800, mo: 2592000, y: 31536000 };
-
-function simpleTimeValue(text: string): number {
-  const t = text.trim();
-  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)\s*(mo|[smhdwy])[a-z]*/gi;
-  let consumed = '';
-  for (const m of t.matchAll(re)) {
-    total += Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
-    consumed += m[0];
-  }
-  if (consumed.replace(/\s/g, '') !== t.replace(/\s/g, '')) throw new Error(`invalid time value '${text}'`);
-  return total;
-}
-
 export class IgnoreList {
   readonly jail: string;
   ignoreSelf: boolean;

@@ -441,7 +441,7 @@ export class Jail {
   // ---------------------------------------------------------------- bans → actions
 
   /** Restores the store's bans into `nft` in one transaction (see `start`); the other actions get them per ticket. */
-  async #streamRestore(nft: NftAction, opts: { maxMatches: number; skip: (t: BanTicket) => boolean }): Promise<void> {
+  #streamRestore(nft: NftAction, opts: { maxMatches: number; skip: (t: BanTicket) => boolean }): Promise<void> {
     const chunks = this.banManager.restoreChunks(opts);
     const publish = (chunk: BanTicket[]) => this.#onBan(chunk, nft);
     // next() by hand: when nft fails and the stream abandons this generator, `chunks` stays open for the fallback
@@ -451,24 +451,28 @@ export class Jail {
         yield* c.value;
       }
     }
-    const work = (async () => {
-      try {
-        const r = await nft.restore(tickets());
-        this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${nft.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
-      } catch (e) {
-        // one broken transaction must not leave the firewall empty: the batcher isolates bad elements
-        this.#error(`Failed to restore bans of jail '${this.name}' with action '${nft.name}' in one transaction: ${(e as Error).message}`);
-        for (let c = chunks.next(); !c.done; c = chunks.next()) publish(c.value);
-        const again = [...this.banManager.tickets()].filter((t) => t.restored);
-        await Promise.allSettled(
-          again.map((t) =>
-            nft.ban(t).catch((err) => this.#error(`Failed to execute ban jail '${this.name}' action '${nft.name}' info '${t.id}': ${(err as Error).message}`)),
-          ),
-        );
-      }
-    })();
+    const work = this.#restoreInto(nft, tickets(), () => {
+      for (let c = chunks.next(); !c.done; c = chunks.next()) publish(c.value);
+      return [...this.banManager.tickets()].filter((t) => t.restored);
+    });
     this.#track(work);
     return work;
+  }
+
+  /** Loads restored bans into `nft` in one transaction; when that fails, bans `fallback()` one by one. */
+  async #restoreInto(nft: NftAction, tickets: Iterable<BanTicket>, fallback: () => BanTicket[]): Promise<void> {
+    try {
+      const r = await nft.restore(tickets);
+      this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${nft.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
+    } catch (e) {
+      // one broken transaction must not leave the firewall empty: the batcher isolates bad elements
+      this.#error(`Failed to restore bans of jail '${this.name}' with action '${nft.name}' in one transaction: ${(e as Error).message}`);
+      await Promise.allSettled(fallback().map((t) => this.#banWith(nft, t)));
+    }
+  }
+
+  #banWith(a: JailAction, t: BanTicket): Promise<void> {
+    return a.ban(t).catch((e) => this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`));
   }
 
   #onBan(tickets: BanTicket[], except?: JailAction): void {
@@ -487,27 +491,14 @@ export class Jail {
       // the bans restored at start come in one call: the native nftables action loads them in one transaction
       if (a instanceof NftAction && tickets[0]?.restored) {
         if (a.norestored) continue;
-        const work = a
-          .restore(tickets)
-          .then(
-            (r) => this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${a.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`),
-            (e) => {
-              // one broken transaction must not leave the firewall empty: fall back to the batcher, which isolates bad elements
-              this.#error(`Failed to restore bans of jail '${this.name}' with action '${a.name}' in one transaction: ${(e as Error).message}`);
-              return Promise.allSettled(tickets.map((t) => a.ban(t).catch((err) => this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(err as Error).message}`))));
-            },
-          );
+        const work = this.#restoreInto(a, tickets, () => tickets);
         this.#restoring.push(work);
         this.#track(work);
         continue;
       }
       for (const t of tickets) {
         if (t.restored && a.norestored) continue;
-        this.#track(
-          a.ban(t).catch((e) =>
-            this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`),
-          ),
-        );
+        this.#track(this.#banWith(a, t));
       }
     }
   }

@@ -18,9 +18,9 @@ import { watch as fsWatch, statSync, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigValueError, type ErrorLocation } from '../errors.ts';
 import { createLineDecoder } from './encoding.ts';
-import { compileGlob, expandGlob, type CompiledGlob } from './glob.ts';
+import { compileGlob, expandGlob, hasGlobMagic, type CompiledGlob } from './glob.ts';
 import { LogFile, type LogFileState } from './log-file.ts';
-import type { LogPositionStore, SourceContext, SourceLine, SourceLogger, SourceMode } from './types.ts';
+import { errorText, type LogPositionStore, type SourceContext, type SourceLine, type SourceLogger, type SourceMode } from './types.ts';
 
 export type FileBackendName = 'auto' | 'inotify' | 'polling';
 
@@ -246,7 +246,7 @@ export class FileSource {
     for (const d of dangling) {
       if (!this.#files.has(d)) this.#logger.warning?.(`File ${d} is a dead symbolic link, skipped`);
     }
-    const paths = files.length || hasMagic(entry.glob.pattern) ? files : [resolve(entry.glob.pattern)];
+    const paths = files.length || hasGlobMagic(entry.glob.pattern) ? files : [resolve(entry.glob.pattern)];
     for (const path of paths) {
       if (this.#files.has(path)) continue;
       const file = this.#newFile(path);
@@ -414,18 +414,10 @@ export class FileSource {
   }
 }
 
-function hasMagic(p: string): boolean {
-  return /[*?[]/.test(p);
-}
-
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
   } catch {
     return false;
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

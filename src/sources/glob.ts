@@ -41,9 +41,12 @@ export function segmentToRegExp(segment: string): RegExp {
   return new RegExp(`^${re}$`, 's');
 }
 
-function segmentMatches(segment: string, name: string): boolean {
-  if (name.startsWith('.') && !segment.startsWith('.')) return false;
-  return segmentToRegExp(segment).test(name);
+/** Whether a directory entry name matches `segment` (a dot name only when the segment starts with a dot). */
+function segmentTest(segment: string): (name: string) => boolean {
+  if (!hasGlobMagic(segment)) return (name) => name === segment;
+  const re = segmentToRegExp(segment);
+  const dotOk = segment.startsWith('.');
+  return (name) => (dotOk || !name.startsWith('.')) && re.test(name);
 }
 
 /**
@@ -82,7 +85,7 @@ function walk(dir: string, segments: string[], out: GlobResult): void {
   if (!hasGlobMagic(head)) names = [head];
   else {
     try {
-      names = readdirSync(dir).filter((n) => segmentMatches(head, n));
+      names = readdirSync(dir).filter(segmentTest(head));
     } catch {
       return;
     }
@@ -126,12 +129,7 @@ export interface CompiledGlob {
 export function compileGlob(pattern: string): CompiledGlob {
   const { base, segments } = splitGlob(pattern);
   const parts = [...base.split(sep).filter(Boolean), ...segments];
-  const tests = parts.map((seg) => {
-    if (!hasGlobMagic(seg)) return (name: string) => name === seg;
-    const re = segmentToRegExp(seg);
-    const dotOk = seg.startsWith('.');
-    return (name: string) => (dotOk || !name.startsWith('.')) && re.test(name);
-  });
+  const tests = parts.map(segmentTest);
   return {
     pattern,
     base,

@@ -24,7 +24,7 @@ import { ConfigValueError } from '../errors.ts';
 import { createLineDecoder } from './encoding.ts';
 import { ExportParser, firstValue } from './journal-export.ts';
 import { formatJournalEntry, JOURNAL_LINE_FIELDS, type JournalLine } from './journal-line.ts';
-import type { SourceContext, SourceLogger, SourceMode } from './types.ts';
+import { errorText, type SourceContext, type SourceLogger, type SourceMode } from './types.ts';
 
 /** Starts a process; tests substitute a fake journalctl. Must not use a shell. */
 export type SpawnFunction = (command: string, args: string[]) => ChildProcess;
@@ -393,8 +393,4 @@ export class JournalSource {
     const tag = this.#opts.jail ? `[${this.#opts.jail}] ` : '';
     this.#logger.info?.(`${tag}Jail is in operation now (process new journal entries)`);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -17,7 +17,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from '
 import { createHash } from 'node:crypto';
 import { LineAssembler } from './line-assembler.ts';
 import type { LineDecoder } from './encoding.ts';
-import type { LogPositionStore, SourceLine, SourceLogger, SourceMode } from './types.ts';
+import { errorText, type LogPositionStore, type SourceLine, type SourceLogger, type SourceMode } from './types.ts';
 
 /** Starts watching the inode currently at `path`; returns a closer, or null when watching is impossible. */
 export type InodeWatcher = (path: string, onChange: () => void) => (() => void) | null;
@@ -354,8 +354,4 @@ function closeQuietly(fd: number): void {
   } catch {
     /* already closed */
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

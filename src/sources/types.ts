@@ -54,3 +54,8 @@ export class MemoryPositionStore implements LogPositionStore {
     this.entries.set(path, { hash, pos });
   }
 }
+
+/** The message of a thrown value, for the sources' log lines and status. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

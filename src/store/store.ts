@@ -152,13 +152,8 @@ function lastN<T>(list: T[], n: number): T[] {
   return list.length > n ? list.slice(-n) : list;
 }
 
-interface BipRow {
-  ip: string;
-  timeofban: number;
-  bantime: number;
-  bancount: number;
-  data: unknown;
-}
+/** A raw `bips` row of `currentBansQuery`: rowid, ip, timeofban, bantime, bancount, data. */
+type BipRow = [number, string, number, number, number, unknown];
 
 /** The `bips` rows `currentBans` reads (without ORDER BY), with its arguments. */
 function currentBansQuery(jail: string, now: number, opts: RestoreOptions, from = 'bips'): { sql: string; args: (string | number)[] } {
@@ -225,6 +220,16 @@ function restoredTicket(
     data,
     restored: true,
   };
+}
+
+/** The rows still active as restored tickets. */
+function restoredTickets(jail: string, rows: BipRow[], now: number, opts: RestoreOptions): BanTicket[] {
+  const tickets: BanTicket[] = [];
+  for (const r of rows) {
+    const t = restoredTicket(jail, r[1], r[2], r[3], r[4], r[5], now, opts);
+    if (t) tickets.push(t);
+  }
+  return tickets;
 }
 
 export class Store {
@@ -410,13 +415,8 @@ export class Store {
    */
   currentBans(jail: string, now: number, opts: RestoreOptions): BanTicket[] {
     const q = currentBansQuery(jail, now, opts);
-    const rows = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} ORDER BY timeofban, ip`).all(...q.args) as BipRow[]);
-    const tickets: BanTicket[] = [];
-    for (const row of rows) {
-      const t = restoredTicket(jail, row.ip, row.timeofban, row.bantime, row.bancount, row.data, now, opts);
-      if (t) tickets.push(t);
-    }
-    return tickets;
+    const rows = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} ORDER BY timeofban, ip`).raw(true).all(...q.args) as BipRow[]);
+    return restoredTickets(jail, rows, now, opts);
   }
 
   /**
@@ -432,14 +432,10 @@ export class Store {
     const stmt = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(true));
     let after = 0;
     for (;;) {
-      const rows = this.#guard('read current bans', () => stmt.all(...q.args, after, pageSize) as [number, string, number, number, number, unknown][]);
+      const rows = this.#guard('read current bans', () => stmt.all(...q.args, after, pageSize) as BipRow[]);
       if (!rows.length) return;
       after = rows[rows.length - 1]![0];
-      const tickets: BanTicket[] = [];
-      for (const r of rows) {
-        const t = restoredTicket(jail, r[1], r[2], r[3], r[4], r[5], now, opts);
-        if (t) tickets.push(t);
-      }
+      const tickets = restoredTickets(jail, rows, now, opts);
       if (tickets.length) yield tickets;
       if (rows.length < pageSize) return;
     }
@@ -639,18 +635,6 @@ export class Store {
       }
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
     });
-  }
-
-  /** A full VACUUM (rewrites the file). */
-  vacuum(): void {
-    this.#guard('vacuum', () => {
-      this.#db.exec('VACUUM');
-      this.#db.pragma('wal_checkpoint(TRUNCATE)');
-    });
-  }
-
-  get isOpen(): boolean {
-    return !this.#closed;
   }
 
   /** Flushes buffered writes and closes the file. Idempotent. */

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,10 +148,28 @@ test('manual banip/unbanip including subnets, unban all/flush', (t) => {
   assert.equal(bm.size, 0);
 });
 
-test('bans are committed to the store before onBan is called', (t) => {
+/** A database file in a temp dir removed after the test. */
+function tempDbFile(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'moat-bans-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
+  return join(dir, 'db');
+}
+
+/** A store holding the bans `fill` made (kept by a jail stop), opened again as at the next start. */
+function storeAfterStop(t: TestContext, fill: (bm: BanManager) => void): Store {
+  const file = tempDbFile(t);
+  const s1 = Store.open(file);
+  const first = setup({ store: s1, bantime: -1 });
+  fill(first.bm);
+  first.bm.unbanAll('stop');
+  s1.close();
+  const s2 = Store.open(file);
+  t.after(() => s2.close());
+  return s2;
+}
+
+test('bans are committed to the store before onBan is called', (t) => {
+  const file = tempDbFile(t);
   const store = Store.open(file);
   t.after(() => store.close());
   let seen: unknown = null;
@@ -241,20 +259,12 @@ test('failure found hook: extra retries for known offenders', (t) => {
 });
 
 test('restore: one batch, expired skipped, permanent kept, ignore filter, restored flag', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'moat-bans-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
-  const s1 = Store.open(file);
-  const first = setup({ store: s1, bantime: -1 });
-  first.bm.ban(req('192.0.2.1', T0 - 100, { bantime: 600 }));
-  first.bm.ban(req('192.0.2.2', T0 - 1000, { bantime: 600 }));
-  first.bm.ban(req('192.0.2.3', T0 - 5000)); // permanent
-  first.bm.ban(req('192.0.2.4', T0 - 10, { bantime: 600 }));
-  first.bm.unbanAll('stop');
-  s1.close();
-
-  const s2 = Store.open(file);
-  t.after(() => s2.close());
+  const s2 = storeAfterStop(t, (bm) => {
+    bm.ban(req('192.0.2.1', T0 - 100, { bantime: 600 }));
+    bm.ban(req('192.0.2.2', T0 - 1000, { bantime: 600 }));
+    bm.ban(req('192.0.2.3', T0 - 5000)); // permanent
+    bm.ban(req('192.0.2.4', T0 - 10, { bantime: 600 }));
+  });
   const second = setup({ store: s2, bantime: -1 });
   const restored = second.bm.restore({ skip: (tk) => tk.id === '192.0.2.4' });
   assert.deepEqual(restored.map((r) => r.id), ['192.0.2.3', '192.0.2.1']);
@@ -284,19 +294,11 @@ test('unbans due at the same time go out in one batch', () => {
 });
 
 test('restoreChunks: the same bans as restore, page by page, without onBan; timer armed at the end', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'moat-bans-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
-  const s1 = Store.open(file);
-  const first = setup({ store: s1, bantime: -1 });
-  for (let i = 1; i <= 7; i++) first.bm.ban(req(`192.0.2.${i}`, T0 - 100 * i, { bantime: 600 }));
-  first.bm.ban(req('192.0.2.9', T0 - 5000, { bantime: 600 })); // over
-  first.bm.ban(req('2001:db8::7', T0 - 5000)); // permanent
-  first.bm.unbanAll('stop');
-  s1.close();
-
-  const s2 = Store.open(file);
-  t.after(() => s2.close());
+  const s2 = storeAfterStop(t, (bm) => {
+    for (let i = 1; i <= 7; i++) bm.ban(req(`192.0.2.${i}`, T0 - 100 * i, { bantime: 600 }));
+    bm.ban(req('192.0.2.9', T0 - 5000, { bantime: 600 })); // over
+    bm.ban(req('2001:db8::7', T0 - 5000)); // permanent
+  });
   const expected = setup({ store: s2, bantime: -1 }).bm.restore({ skip: (tk) => tk.id === '192.0.2.4' }).map((r) => r.id).sort();
   const second = setup({ store: s2, bantime: -1 });
   second.bm.ban(req('192.0.2.2', T0)); // banned meanwhile: not restored twice

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { append, createDaemonEnv, readOr, sshFail, syslogDate, waitFor } from './harness.ts';
+import { append, createDaemonEnv, createSshdEnv, readOr, sshFail, syslogDate, waitFor } from './harness.ts';
 
 test('a broken jail next to a good one: the daemon starts, the good jail bans, the error names file and line', async () => {
   const e = createDaemonEnv('broken');
@@ -37,11 +37,7 @@ test('a broken jail next to a good one: the daemon starts, the good jail bans, t
 });
 
 test('reload with a syntax-broken jail.local fails with the error and leaves the running jails alone', async () => {
-  const e = createDaemonEnv('reload');
-  const auth = join(e.dir, 'auth.log');
-  const dummy = join(e.dir, 'd.txt');
-  writeFileSync(auth, '');
-  e.jailLocal(`[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\nmaxretry = 2\n`);
+  const { e, auth, dummy } = createSshdEnv('reload', 'backend = polling\nmaxretry = 2\n');
   try {
     await e.start();
     append(auth, sshFail('root', '198.51.100.30').repeat(2));
@@ -147,10 +143,7 @@ test('hostile values from log lines reach the action intact and never execute', 
 });
 
 test('a jail whose log file does not exist yet starts, and bans once the file appears', async () => {
-  const e = createDaemonEnv('late');
-  const auth = join(e.dir, 'auth.log');
-  const dummy = join(e.dir, 'd.txt');
-  e.jailLocal(`[sshd]\nenabled = true\nbackend = auto\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\nmaxretry = 2\n`);
+  const { e, auth, dummy } = createSshdEnv('late', 'backend = auto\nmaxretry = 2\n', false);
   try {
     await e.start();
     assert.match(e.moat(['status']).stdout, /Jail list:\tsshd\n/);

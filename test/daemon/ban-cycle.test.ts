@@ -4,18 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { append, createDaemonEnv, readOr, sshFail, waitFor } from './harness.ts';
+import { append, createSshdEnv, readOr, sshFail, waitFor } from './harness.ts';
 
 test('maxretry failures ban with the dummy action (inotify backend); unban and status through moat', async () => {
-  const e = createDaemonEnv('cycle');
-  const auth = join(e.dir, 'auth.log');
-  const dummy = join(e.dir, 'd.txt');
-  writeFileSync(auth, '');
-  e.jailLocal(
-    `[sshd]\nenabled = true\nbackend = auto\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\nmaxretry = 3\nfindtime = 10m\nbantime = 600\n`,
-  );
+  const { e, auth, dummy } = createSshdEnv('cycle', 'backend = auto\nmaxretry = 3\nfindtime = 10m\nbantime = 600\n');
   try {
     await e.start();
     // two failures: not banned yet (exactly maxretry is needed)

@@ -143,6 +143,20 @@ export function createDaemonEnv(tag: string): DaemonEnv {
   return env;
 }
 
+/**
+ * A daemon env whose jail.local holds an `[sshd]` jail that reads `auth` (created empty unless
+ * `createLog` is false) and bans with the dummy action into `dummy`; `more` follows in the section
+ * (further options, then possibly further sections).
+ */
+export function createSshdEnv(tag: string, more: string, createLog = true): { e: DaemonEnv; auth: string; dummy: string } {
+  const e = createDaemonEnv(tag);
+  const auth = join(e.dir, 'auth.log');
+  const dummy = join(e.dir, 'd.txt');
+  if (createLog) writeFileSync(auth, '');
+  e.jailLocal(`[sshd]\nenabled = true\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\n${more}`);
+  return { e, auth, dummy };
+}
+
 /** `Total failed:` from the human status tree. */
 export function totalFailed(statusText: string): number {
   const m = /Total failed:\s+(\d+)/.exec(statusText);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { append, createDaemonEnv, sshFail, waitFor } from './harness.ts';
+import { append, createDaemonEnv, sshFail, waitFor, type DaemonEnv } from './harness.ts';
 import { nftSetElements } from '../helpers/nft.ts';
 
 const skip = process.env.MOAT_SKIP_NETNS === '1';
@@ -20,19 +20,37 @@ function run(argv: string[]): { code: number | null; stdout: string; stderr: str
 /** Addresses in an nft set of the namespace (null when the set or the table does not exist). */
 const setElements = (ns: string, set: string) => nftSetElements(['ip', 'netns', 'exec', ns], set);
 
-test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes the table', { skip }, async () => {
-  const ns = `moat-d-${process.pid}`;
+/**
+ * Runs `body` with a network namespace `NAME-PID` (lo up) and a daemon env whose `[sshd]` jail reads
+ * `auth` (empty) with the stock nftables banactions plus `options`; both are removed afterwards.
+ */
+async function withNftDaemon(
+  name: string,
+  tag: string,
+  options: string,
+  body: (s: { ns: string; inNs: string[]; e: DaemonEnv; auth: string }) => Promise<void>,
+): Promise<void> {
+  const ns = `${name}-${process.pid}`;
   const add = run(['ip', 'netns', 'add', ns]);
   assert.equal(add.code, 0, `cannot create a network namespace (set MOAT_SKIP_NETNS=1 to skip): ${add.stderr}`);
-  const e = createDaemonEnv('nft');
+  const e = createDaemonEnv(tag);
   const inNs = ['ip', 'netns', 'exec', ns];
   try {
     run([...inNs, 'ip', 'link', 'set', 'lo', 'up']);
     const auth = join(e.dir, 'auth.log');
     writeFileSync(auth, '');
     e.jailLocal(
-      `[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\nmaxretry = 2\n`,
+      `[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\n${options}`,
     );
+    await body({ ns, inNs, e, auth });
+  } finally {
+    await e.cleanup();
+    run(['ip', 'netns', 'del', ns]);
+  }
+}
+
+test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes the table', { skip }, async () => {
+  await withNftDaemon('moat-d', 'nft', 'maxretry = 2\n', async ({ ns, inNs, e, auth }) => {
     await e.start(inNs);
     for (let i = 0; i < 2; i++) append(auth, sshFail('root', '198.51.100.9'));
     await waitFor('IPv4 in addr-set-sshd', () => setElements(ns, 'addr-set-sshd')?.includes('198.51.100.9'), 15_000, () => e.log());
@@ -62,25 +80,11 @@ test('nftables-multiport bans and unbans in a network namespace; SIGTERM removes
     const left = run([...inNs, 'nft', 'list', 'tables']);
     assert.equal(left.code, 0, left.stderr);
     assert.doesNotMatch(left.stdout, /f2b-table/);
-  } finally {
-    await e.cleanup();
-    run(['ip', 'netns', 'del', ns]);
-  }
+  });
 });
 
 test('bans kept in the store are restored into the nft sets at the next start (one transaction)', { skip }, async () => {
-  const ns = `moat-r-${process.pid}`;
-  const add = run(['ip', 'netns', 'add', ns]);
-  assert.equal(add.code, 0, `cannot create a network namespace (set MOAT_SKIP_NETNS=1 to skip): ${add.stderr}`);
-  const e = createDaemonEnv('nft-restore');
-  const inNs = ['ip', 'netns', 'exec', ns];
-  try {
-    run([...inNs, 'ip', 'link', 'set', 'lo', 'up']);
-    const auth = join(e.dir, 'auth.log');
-    writeFileSync(auth, '');
-    e.jailLocal(
-      `[sshd]\nenabled = true\nbackend = polling\nlogpath = ${auth}\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\nbantime = 1h\n`,
-    );
+  await withNftDaemon('moat-r', 'nft-restore', 'bantime = 1h\n', async ({ ns, inNs, e }) => {
     await e.start(inNs);
     const v4 = ['198.51.100.1', '198.51.100.2', '203.0.113.3'];
     const b = e.moat(['set', 'sshd', 'banip', ...v4, '2001:db8::7']);
@@ -102,8 +106,5 @@ test('bans kept in the store are restored into the nft sets at the next start (o
     assert.equal(e.moat(['get', 'sshd', 'banned', '203.0.113.3']).stdout.trim(), '1');
     await e.kill('SIGTERM');
     assert.equal(e.proc!.exitCode, 0, e.log());
-  } finally {
-    await e.cleanup();
-    run(['ip', 'netns', 'del', ns]);
-  }
+  });
 });

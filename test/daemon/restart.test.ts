@@ -4,18 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { append, createDaemonEnv, readOr, sshFail, totalFailed, waitFor } from './harness.ts';
+import { append, createSshdEnv, readOr, sshFail, totalFailed, waitFor } from './harness.ts';
 
 test('kill -9 and restart: ban restored, positions and failure counts kept, a line written while down counted once', async () => {
-  const e = createDaemonEnv('restart');
-  const auth = join(e.dir, 'auth.log');
-  const dummy = join(e.dir, 'd.txt');
-  writeFileSync(auth, '');
-  e.jailLocal(
-    `[sshd]\nenabled = true\nbackend = auto\nlogpath = ${auth}\nbanaction = dummy[target=${dummy}]\nmaxretry = 3\nbantime = 1h\n`,
-  );
+  const { e, auth, dummy } = createSshdEnv('restart', 'backend = auto\nmaxretry = 3\nbantime = 1h\n');
   try {
     await e.start();
     append(auth, sshFail('root', '203.0.113.4').repeat(3));

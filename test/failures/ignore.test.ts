@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IgnoreList, buildIgnoreCommand, parseIgnoreCache, type IgnoreListOptions } from '../../src/failures/index.ts';
+import { IgnoreList, buildIgnoreCommand, type IgnoreListOptions } from '../../src/failures/index.ts';
+import { parseIgnoreCache } from '../../src/config/index.ts';
 
 /** No real DNS in tests: names resolve from this table, after a tick. */
 function fakeDns(table: Record<string, string[]>, calls: string[] = []) {

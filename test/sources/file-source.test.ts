@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +25,15 @@ function startSource(opts: Partial<FileSourceOptions> & { logpaths: FileSourceOp
   return { source, collector, logger };
 }
 
+/** A log file `name` holding `content`, in a temp dir removed after the test. */
+function tempLog(t: TestContext, name: string, content: string | Buffer = ''): string {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const log = join(dir, name);
+  writeFileSync(log, content);
+  return log;
+}
+
 test('backend names: aliases, systemd and unknown names', () => {
   assert.equal(resolveFileBackend('auto'), 'auto');
   assert.equal(resolveFileBackend('pyinotify'), 'inotify');
@@ -35,10 +44,7 @@ test('backend names: aliases, systemd and unknown names', () => {
 });
 
 test('inotify: appended lines are delivered once, in order, as operation mode after the initial read', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'auth.log');
-  writeFileSync(log, 'old 1\nold 2\n');
+  const log = tempLog(t, 'auth.log', 'old 1\nold 2\n');
   const { source, collector } = startSource({ logpaths: [{ glob: log }], backend: 'inotify' });
   t.after(() => source.stop());
   await collector.waitCount(2);
@@ -57,10 +63,7 @@ test('inotify: appended lines are delivered once, in order, as operation mode af
 });
 
 test('a partial last line waits for its newline; CRLF is stripped', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'x.log');
-  writeFileSync(log, '');
+  const log = tempLog(t, 'x.log');
   const { source, collector } = startSource({ logpaths: [{ glob: log }] });
   t.after(() => source.stop());
   appendFileSync(log, 'first half');
@@ -122,24 +125,22 @@ function expectedLines(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(i % 40)}`);
 }
 
-function runWriter(path: string, count: number) {
-  const child = spawn(process.execPath, [WRITER, path, String(count), '4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A source following an empty `app.log` that a child process writes `count` lines to. */
+function followWriter(t: TestContext, count: number) {
+  const log = tempLog(t, 'app.log');
+  const started = startSource({ logpaths: [{ glob: log }] });
+  t.after(() => started.source.stop());
+  const child = spawn(process.execPath, [WRITER, log, String(count), '4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
   const done = new Promise<void>((resolve, reject) => {
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`))));
   });
-  return { child, done };
+  return { log, writer: { child, done }, ...started };
 }
 
 test('rotation by rename + create while a writer appends: every line exactly once', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'app.log');
-  writeFileSync(log, '');
   const count = 3000;
-  const { source, collector, logger } = startSource({ logpaths: [{ glob: log }] });
-  t.after(() => source.stop());
-  const writer = runWriter(log, count);
-  t.after(() => writer.child.kill());
+  const { log, writer, collector, logger } = followWriter(t, count);
   // Rotate twice, logrotate style: rename, create the new file, then HUP the writer
   // a little later (it keeps writing into the renamed file until then).
   for (const [at, n] of [[800, 1], [1900, 2]] as const) {
@@ -157,15 +158,8 @@ test('rotation by rename + create while a writer appends: every line exactly onc
 });
 
 test('copytruncate while a writer appends: no duplicates, nothing lost but what logrotate itself moved', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'app.log');
-  writeFileSync(log, '');
   const count = 3000;
-  const { source, collector, logger } = startSource({ logpaths: [{ glob: log }] });
-  t.after(() => source.stop());
-  const writer = runWriter(log, count);
-  t.after(() => writer.child.kill());
+  const { log, writer, collector, logger } = followWriter(t, count);
   const copies: string[] = [];
   for (const at of [700, 1800]) {
     await collector.waitCount(at, 10_000);
@@ -199,10 +193,7 @@ test('copytruncate while a writer appends: no duplicates, nothing lost but what 
 });
 
 test('copytruncate done between reads (nothing in flight): every line exactly once', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'app.log');
-  writeFileSync(log, '');
+  const log = tempLog(t, 'app.log');
   const { source, collector } = startSource({ logpaths: [{ glob: log }] });
   t.after(() => source.stop());
   // Truncate from inside the delivery callback: the file holds exactly what was read.
@@ -259,10 +250,7 @@ test('restart with stored positions: no re-read, no skip; a changed first line r
 });
 
 test('tail start ignores existing content (and a stored position) and follows from the end', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'x.log');
-  writeFileSync(log, 'old\nhalf-writ');
+  const log = tempLog(t, 'x.log', 'old\nhalf-writ');
   const positions = new MemoryPositionStore();
   positions.set(log, createHash('sha1').update('old\n').digest('hex'), 0);
   const { source, collector } = startSource({ logpaths: [{ glob: log, start: 'tail' }], positions });
@@ -298,10 +286,7 @@ test('latin-1 log encoding; invalid UTF-8 warns once and is replaced', async (t)
 });
 
 test('a 1 MB line is cut to the cap, a warning is logged and memory stays bounded', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'x.log');
-  writeFileSync(log, '');
+  const log = tempLog(t, 'x.log');
   const { source, collector, logger } = startSource({ logpaths: [{ glob: log }], maxLineBytes: 64 * 1024 });
   t.after(() => source.stop());
   const big = 'A'.repeat(1024 * 1024);
@@ -351,10 +336,7 @@ test('polling backend works with fs.watch unavailable; auto falls back to pollin
 });
 
 test('a throwing consumer does not stall the file and is reported in status', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const log = join(dir, 'x.log');
-  writeFileSync(log, 'a\n');
+  const log = tempLog(t, 'x.log', 'a\n');
   const seen: string[] = [];
   const source = new FileSource({
     logpaths: [{ glob: log }],

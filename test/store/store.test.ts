@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,11 @@ import { StoreError } from '../../src/errors.ts';
 import { FailManager } from '../../src/failures/index.ts';
 import type { BanTicket } from '../../src/bans/ticket.ts';
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'moat-store-'));
+/** A temp dir removed after the test. */
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 function ticket(over: Partial<BanTicket> = {}): BanTicket {
@@ -32,9 +35,7 @@ function ticket(over: Partial<BanTicket> = {}): BanTicket {
 }
 
 test('bans and log positions survive close and reopen', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'moat.sqlite3');
+  const file = join(tempDir(t), 'moat.sqlite3');
   const logs: string[] = [];
   const s1 = Store.open(file, { log: (_l, m) => logs.push(m) });
   assert.equal(s1.created, true);
@@ -116,9 +117,7 @@ test('lastBan, overall jails and merged history', (t) => {
 });
 
 test('positions are buffered until flush or interval, and read back before flush', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
+  const file = join(tempDir(t), 'db');
   let now = 0;
   const s = Store.open(file, { now: () => now, flushIntervalSeconds: 10 });
   s.setLogPosition('j', '/log', 'h', 10);
@@ -138,9 +137,7 @@ test('positions are buffered until flush or interval, and read back before flush
 });
 
 test('purge deletes old rows and vacuum shrinks the file', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
+  const file = join(tempDir(t), 'db');
   const s = Store.open(file);
   const now = 10_000_000;
   const big = 'x'.repeat(400);
@@ -166,9 +163,7 @@ test('purge deletes old rows and vacuum shrinks the file', (t) => {
 });
 
 test('disabled jails without rows are purged; reopen disables jails', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
+  const file = join(tempDir(t), 'db');
   const s1 = Store.open(file);
   s1.addJail('a');
   s1.addJail('b');
@@ -182,8 +177,7 @@ test('disabled jails without rows are purged; reopen disables jails', (t) => {
 });
 
 test('a corrupt file is moved aside with a timestamp and recreated', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t);
   const file = join(dir, 'moat.sqlite3');
   writeFileSync(file, Buffer.alloc(8192, 0x5a));
   const logs: string[] = [];
@@ -199,9 +193,7 @@ test('a corrupt file is moved aside with a timestamp and recreated', (t) => {
 });
 
 test('a damaged page is detected by the integrity check', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db');
+  const file = join(tempDir(t), 'db');
   const s = Store.open(file);
   const many: BanTicket[] = [];
   for (let i = 0; i < 2000; i++) many.push(ticket({ id: `10.1.${i >> 8}.${i & 255}` }));
@@ -225,9 +217,7 @@ test('errors are StoreError', (t) => {
   const s = Store.open(':memory:');
   s.close();
   assert.throws(() => s.addBan(ticket()), StoreError);
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'other.db');
+  const file = join(tempDir(t), 'other.db');
   const other = new Database(file);
   other.exec('CREATE TABLE t(x)');
   other.close();
@@ -235,9 +225,7 @@ test('errors are StoreError', (t) => {
 });
 
 test('open failure tickets are written with the positions and read back after a reopen', (t) => {
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'moat.sqlite3');
+  const file = join(tempDir(t), 'moat.sqlite3');
   let now = 2_000_000;
   const s1 = Store.open(file, { now: () => now, flushIntervalSeconds: 3600 });
   s1.addJail('sshd');

@@ -222,8 +222,8 @@ export class Jail {
     };
     if (def.backend.toLowerCase().startsWith('systemd')) {
       const stored = store?.getJournalCursor(this.name) ?? null;
+      // no `jail` tag: srcLog already prefixes every line with the jail name
       this.source = new JournalSource({
-        jail: this.name,
         journalmatch: def.journalmatch,
         backendOptions: def.backendOptions,
         findtime: def.findtime,
@@ -233,11 +233,6 @@ export class Jail {
         onEntries: (entries, ctx) => this.processJournal(entries, ctx),
         logger: srcLog,
       });
-      if (!def.journalmatch.length) {
-        log.notice(
-          `[${this.name}] Jail started without 'journalmatch' set. Jail regexs will be checked against all journal entries, which is not advised for performance reasons.`,
-        );
-      }
     } else {
       this.source = new FileSource({
         jail: this.name,

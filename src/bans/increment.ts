@@ -4,6 +4,7 @@
  * (evaluated by the safe Python-expression evaluator), then `maxtime` and
  * `rndtime`.
  */
+import { DEFAULT_BANTIME_FORMULA } from '../config/types.ts';
 import { compilePyExpr } from '../util/py-expr.ts';
 import { ConfigValueError, type ErrorLocation } from '../errors.ts';
 
@@ -23,7 +24,6 @@ export interface BanTimeIncrementOptions {
   overalljails?: boolean;
 }
 
-export const DEFAULT_FORMULA = 'ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor';
 
 /** (previous/jail ban time, previous ban count) → new ban time in seconds. */
 export type BanTimeFunction = (banTime: number, banCount: number) => number;
@@ -48,7 +48,7 @@ export function compileBanTimeFunction(
   if (multipliers.length) {
     fn = (time, count) => time * banFactor * multipliers[count < multipliers.length ? count : multipliers.length - 1]!;
   } else {
-    const formula = compilePyExpr(opts.formula || DEFAULT_FORMULA, { ...where, option: 'bantime.formula' });
+    const formula = compilePyExpr(opts.formula || DEFAULT_BANTIME_FORMULA, { ...where, option: 'bantime.formula' });
     fn = (time, count) => Math.max(time, formula.evaluateNumber({ ban: { Time: time, Count: count }, banFactor }));
   }
   const maxtime = opts.maxtime ?? null;

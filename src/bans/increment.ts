@@ -24,7 +24,6 @@ export interface BanTimeIncrementOptions {
   overalljails?: boolean;
 }
 
-
 /** (previous/jail ban time, previous ban count) → new ban time in seconds. */
 export type BanTimeFunction = (banTime: number, banCount: number) => number;
 

@@ -15,7 +15,7 @@
 import type { BanTicket } from './ticket.ts';
 import type { Family } from '../net/ip.ts';
 import { parseIp, canonicalIp, networkContains } from '../net/ip.ts';
-import type { RestoreOptions, Store } from '../store/store.ts';
+import type { BanEndPage, RestoreOptions, Store } from '../store/store.ts';
 import { EndHeap } from './end-heap.ts';
 import { compileBanTimeFunction, type BanTimeIncrementOptions, type BanTimeFunction } from './increment.ts';
 import { seconds2str, time2str } from './format.ts';
@@ -82,6 +82,16 @@ export interface BanManagerOptions {
   random?: () => number;
   /** Most tickets unbanned per timer turn (the rest follow in the next turn). */
   unbanBatch?: number;
+}
+
+/** What the first pass of a two-pass restore (`restoreScan`) leaves for the second (`restoreChunks`). */
+export interface RestoreScan {
+  /** Ids the ignore check dropped. */
+  skipped: Set<string>;
+  /** Last store row read (the second pass reads up to it). */
+  upTo: number;
+  /** The store was read to its end. */
+  complete: boolean;
 }
 
 const FAMILY_CODE: Record<Family, number> = { inet4: 1, inet6: 2 };
@@ -325,8 +335,56 @@ export class BanManager {
    * the actions (the jail streams them into one nftables transaction while later pages are read).
    * The unban timer is armed when the generator finishes (or is abandoned by `return()`).
    */
-  *restoreChunks(opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean; pageSize?: number } = {}): Generator<BanTicket[]> {
-    yield* this.#restorePages(opts, (store, now, q) => store.currentBanPages(this.jail, now, q, opts.pageSize));
+  *restoreChunks(
+    opts: { maxMatches?: number; skip?: (ticket: BanTicket) => boolean; pageSize?: number; upTo?: number } = {},
+  ): Generator<BanTicket[]> {
+    yield* this.#restorePages(opts, (store, now, q) => store.currentBanPages(this.jail, now, q, opts.pageSize, opts.upTo));
+  }
+
+  /**
+   * The lean first pass of a two-pass restore (native nftables: the kernel gets its elements before
+   * the ban list is filled): the ids and ends of the bans `restoreChunks` would restore, page by
+   * page, WITHOUT inserting them, logging or reporting. Already banned ids and those `skip` (the
+   * ignore check) drops are left out; `scan` collects what the second pass needs to restore exactly
+   * the same bans: `restoreChunks({ upTo: scan.upTo, skip: (t) => scan.skipped.has(t.id) })`.
+   * `scan.complete` is set when the store was read to its end.
+   */
+  *restoreScan(opts: { skip?: (id: string) => boolean; pageSize?: number }, scan: RestoreScan): Generator<BanEndPage> {
+    if (!this.#store) {
+      scan.complete = true;
+      return;
+    }
+    const progress = { lastRowid: 0 };
+    const skip = opts.skip;
+    for (const page of this.#store.currentBanEnds(this.jail, this.#clock.now(), this.#restoreOptions(), opts.pageSize, progress)) {
+      scan.upTo = progress.lastRowid;
+      const { ids, ends } = page;
+      let n = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        if (this.#slotOf.has(id)) continue;
+        if (skip?.(id)) {
+          scan.skipped.add(id);
+          continue;
+        }
+        ids[n] = id;
+        ends[n++] = ends[i]!;
+      }
+      ids.length = n;
+      ends.length = n;
+      if (n) yield page;
+    }
+    scan.upTo = progress.lastRowid;
+    scan.complete = true;
+  }
+
+  #restoreOptions(maxMatches?: number): RestoreOptions {
+    return {
+      jailBantime: this.bantime,
+      increment: this.#increment !== null,
+      maxtime: this.#increment?.maxtime ?? null,
+      ...(maxMatches !== undefined ? { maxMatches } : {}),
+    };
   }
 
   /** Inserts the tickets of each page `read` returns; the summary line and the timer follow the last page. */
@@ -335,12 +393,7 @@ export class BanManager {
     read: (store: Store, now: number, q: RestoreOptions) => Iterable<BanTicket[]>,
   ): Generator<BanTicket[]> {
     if (!this.#store) return;
-    const pages = read(this.#store, this.#clock.now(), {
-      jailBantime: this.bantime,
-      increment: this.#increment !== null,
-      maxtime: this.#increment?.maxtime ?? null,
-      ...(opts.maxMatches !== undefined ? { maxMatches: opts.maxMatches } : {}),
-    });
+    const pages = read(this.#store, this.#clock.now(), this.#restoreOptions(opts.maxMatches));
     const count = { n: 0 };
     try {
       for (const page of pages) {

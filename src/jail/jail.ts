@@ -8,9 +8,9 @@
  */
 import { lookup } from 'node:dns/promises';
 import type { ActionDefinition, JailDefinition } from '../config/types.ts';
-import { createJailAction, type JailAction, type BanEpoch, type KeyedSerialQueue } from '../actions/index.ts';
+import { CommandAction, createJailAction, type JailAction, type BanEpoch, type KeyedSerialQueue } from '../actions/index.ts';
 import { NftAction, type NftBatcher, type NftRunner } from '../actions/index.ts';
-import { BanManager, type BanOutcome, type UnbanReason } from '../bans/ban-manager.ts';
+import { BanManager, type BanOutcome, type RestoreScan, type UnbanReason } from '../bans/ban-manager.ts';
 import type { BanTicket } from '../bans/ticket.ts';
 import { FailManager, type FailTicket } from '../failures/fail-manager.ts';
 import { IgnoreList, type IgnoreVerdict } from '../failures/ignore.ts';
@@ -187,19 +187,12 @@ export class Jail {
         this.#error(`Failed to start action '${a.name}': ${(e as Error).message}`);
       }
     }
-    const restoreOpts = {
-      maxMatches: this.def.maxmatches,
-      skip: (t: BanTicket) => this.ignore.isIgnoredSync({ id: t.id, ip: t.ip, family: t.family })?.ignored === true,
-    };
-    // restore active bans: streamed page by page into ONE nft transaction when a native nftables
-    // action takes them (the store is read while nft parses), else as one batch for all actions
-    const bulk = this.actions.filter((a): a is NftAction => a instanceof NftAction && !a.norestored);
-    if (bulk.length === 1 && this.#deps.store) this.#restoring.push(this.#streamRestore(bulk[0]!, restoreOpts));
-    else this.banManager.restore(restoreOpts);
+    this.#restoreStopped = false;
+    const restored = this.#restoreBans();
     this.#startSource();
-    // bulk restores (native nftables: one transaction) finish before the jail counts as started,
-    // so READY means the restored bans are in the firewall
-    await Promise.allSettled(this.#restoring.splice(0));
+    // a restore without per-ticket commands (native nftables: one transaction; actions whose ban does
+    // nothing) finishes before the jail counts as started, so READY means the bans are in the firewall
+    await restored;
     this.started = true;
     log.info(`Jail '${this.name}' started`);
     this.#deps.events.publish({ type: 'jail.start', time: this.#now(), jail: this.name });
@@ -258,6 +251,7 @@ export class Jail {
   async stop(): Promise<void> {
     this.source?.stop();
     this.source = null;
+    this.#restoreStopped = true; // a restore still handing pages to actions ends after its current page
     this.banManager.unbanAll('stop');
     await this.#settleActions();
     for (const a of this.actions) {
@@ -276,8 +270,8 @@ export class Jail {
   }
 
   #actionWork = new Set<Promise<unknown>>();
-  /** Bulk restores started by the current `start()`. */
-  #restoring: Promise<unknown>[] = [];
+  /** Set by stop(): a restore going on in the background stops reading pages. */
+  #restoreStopped = false;
   #track(p: Promise<unknown>): void {
     this.#actionWork.add(p);
     p.finally(() => this.#actionWork.delete(p)).catch(() => {});
@@ -435,42 +429,131 @@ export class Jail {
 
   // ---------------------------------------------------------------- bans → actions
 
-  /** Restores the store's bans into `nft` in one transaction (see `start`); the other actions get them per ticket. */
-  #streamRestore(nft: NftAction, opts: { maxMatches: number; skip: (t: BanTicket) => boolean }): Promise<void> {
-    const chunks = this.banManager.restoreChunks(opts);
-    const publish = (chunk: BanTicket[]) => this.#onBan(chunk, nft);
-    // next() by hand: when nft fails and the stream abandons this generator, `chunks` stays open for the fallback
-    function* tickets(): Generator<BanTicket> {
-      for (let c = chunks.next(); !c.done; c = chunks.next()) {
-        publish(c.value);
-        yield* c.value;
-      }
+  /**
+   * Restores the store's active bans (§4.6) page by page, with bounded work in flight: each page of
+   * tickets goes into the ban list and to the actions, and the next page is read once the actions
+   * are done with it, so a million bans never become a million tickets or promises at once. An
+   * action whose ban command is empty gets one ticket per family and page (what it keeps as state:
+   * started, has bans), not one no-op per ticket.
+   *
+   * With one native nftables action the restore has two passes: first the ids and ends alone, straight
+   * from the store into ONE nft transaction (nft reads all its input before it parses, so the sooner
+   * its input ends the sooner the kernel has the bans), then, while nft parses and commits, the full
+   * tickets into the ban list and to the other actions. When the transaction fails, the restored bans
+   * go to nft one by one through the batcher (which isolates bad elements).
+   *
+   * Returns what `start` waits for: everything, unless an action runs a command per ticket (then
+   * only the nft transaction; the rest goes on in the background, tracked for `stop`).
+   */
+  #restoreBans(): Promise<unknown> {
+    if (!this.#deps.store) return Promise.resolve();
+    const bulk = this.actions.filter((a): a is NftAction => a instanceof NftAction && !a.norestored);
+    const nft = bulk.length === 1 ? bulk[0]! : null;
+    const ignored = this.ignore.bulkCheck();
+    let scan: RestoreScan | null = null;
+    let committed: Promise<boolean> | null = null;
+    let inputEnd: Promise<unknown> = Promise.resolve();
+    if (nft) {
+      scan = { skipped: new Set(), upTo: 0, complete: false };
+      let ended!: () => void;
+      inputEnd = new Promise<void>((resolve) => (ended = resolve));
+      const pages = this.banManager.restoreScan({ skip: ignored }, scan);
+      const input = function* () {
+        yield* pages;
+        ended();
+      };
+      committed = nft.restoreEnds(input()).then(
+        (r) => {
+          this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${nft.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
+          return true;
+        },
+        (e: unknown) => {
+          this.#error(`Failed to restore bans of jail '${this.name}' with action '${nft.name}' in one transaction: ${(e as Error).message}`);
+          return false;
+        },
+      );
+      // nft may fail before it read all its input: the second pass must not wait for an end that never comes
+      inputEnd = Promise.race([inputEnd, committed]);
     }
-    const work = this.#restoreInto(nft, tickets(), () => {
-      for (let c = chunks.next(); !c.done; c = chunks.next()) publish(c.value);
-      return [...this.banManager.tickets()].filter((t) => t.restored);
-    });
+    const work = (async () => {
+      await inputEnd;
+      if (this.#restoreStopped) return;
+      // the second pass restores exactly what went to nft: the rows the first pass read, minus what it skipped
+      const bounded = scan?.complete === true;
+      const chunks = this.banManager.restoreChunks({
+        maxMatches: this.def.maxmatches,
+        pageSize: RESTORE_PAGE,
+        skip: bounded ? (t) => scan!.skipped.has(t.id) : (t) => ignored(t.id),
+        ...(bounded ? { upTo: scan!.upTo } : {}),
+      });
+      try {
+        for (const page of chunks) {
+          this.#publishBans(page);
+          await this.#restorePage(page, nft);
+          if (this.#restoreStopped) break;
+        }
+      } catch (e) {
+        this.#error(`Failed to restore bans of jail '${this.name}': ${(e as Error).message}`);
+      }
+      if (nft && committed && !(await committed) && !this.#restoreStopped) await this.#banOneByOne(nft);
+    })();
     this.#track(work);
-    return work;
+    const perTicket = this.actions.some((a) => a !== nft && !a.norestored && !(a instanceof NftAction) && !banIsEmpty(a));
+    return perTicket ? (committed ?? Promise.resolve()) : work;
   }
 
-  /** Loads restored bans into `nft` in one transaction; when that fails, bans `fallback()` one by one. */
-  async #restoreInto(nft: NftAction, tickets: Iterable<BanTicket>, fallback: () => BanTicket[]): Promise<void> {
-    try {
-      const r = await nft.restore(tickets);
-      this.#deps.log.actions.info(`[${this.name}] Restored ${r.loaded} ban(s) with ${nft.name}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
-    } catch (e) {
-      // one broken transaction must not leave the firewall empty: the batcher isolates bad elements
-      this.#error(`Failed to restore bans of jail '${this.name}' with action '${nft.name}' in one transaction: ${(e as Error).message}`);
-      await Promise.allSettled(fallback().map((t) => this.#banWith(nft, t)));
+  /** Hands one page of restored tickets to the actions (all but `except`) and waits until they are done with it. */
+  async #restorePage(tickets: BanTicket[], except: JailAction | null): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    for (const a of this.actions) {
+      if (a === except || a.norestored) continue;
+      if (a instanceof NftAction) {
+        // one transaction per page; one by one when it fails
+        work.push(
+          a.restore(tickets).catch(async (e: unknown) => {
+            this.#error(`Failed to restore bans of jail '${this.name}' with action '${a.name}' in one transaction: ${(e as Error).message}`);
+            await Promise.allSettled(tickets.map((t) => this.#banWith(a, t)));
+          }),
+        );
+      } else if (banIsEmpty(a)) {
+        // nothing runs per ticket: one ticket per family keeps the action's state (start on demand, has bans)
+        const seen = new Set<string | null>();
+        for (const t of tickets) {
+          if (seen.has(t.family)) continue;
+          seen.add(t.family);
+          work.push(this.#banWith(a, t));
+        }
+      } else {
+        for (const t of tickets) work.push(this.#banWith(a, t));
+      }
     }
+    if (work.length) await Promise.allSettled(work);
+    // a turn of the event loop between pages: the control socket answers, the log is written
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** The fallback of a failed one-transaction restore: the restored bans through the batcher, a page at a time. */
+  async #banOneByOne(nft: NftAction): Promise<void> {
+    let page: BanTicket[] = [];
+    const flush = async () => {
+      await Promise.allSettled(page.map((t) => this.#banWith(nft, t)));
+      page = [];
+    };
+    for (const t of this.banManager.tickets()) {
+      if (!t.restored) continue;
+      page.push(t);
+      if (page.length >= RESTORE_FALLBACK_PAGE) await flush();
+      if (this.#restoreStopped) return;
+    }
+    await flush();
   }
 
   #banWith(a: JailAction, t: BanTicket): Promise<void> {
     return a.ban(t).catch((e) => this.#error(`Failed to execute ban jail '${this.name}' action '${a.name}' info '${t.id}': ${(e as Error).message}`));
   }
 
-  #onBan(tickets: BanTicket[], except?: JailAction): void {
+  #publishBans(tickets: BanTicket[]): void {
+    if (!this.#deps.events.size) return; // nobody watches: no event object per ban (a restore has millions)
     for (const t of tickets) {
       this.#deps.events.publish({
         type: t.restored ? 'restore' : 'ban',
@@ -481,16 +564,11 @@ export class Jail {
         banCount: t.banCount,
       });
     }
+  }
+
+  #onBan(tickets: BanTicket[]): void {
+    this.#publishBans(tickets);
     for (const a of this.actions) {
-      if (a === except) continue;
-      // the bans restored at start come in one call: the native nftables action loads them in one transaction
-      if (a instanceof NftAction && tickets[0]?.restored) {
-        if (a.norestored) continue;
-        const work = this.#restoreInto(a, tickets, () => tickets);
-        this.#restoring.push(work);
-        this.#track(work);
-        continue;
-      }
       for (const t of tickets) {
         if (t.restored && a.norestored) continue;
         this.#track(this.#banWith(a, t));
@@ -516,6 +594,8 @@ export class Jail {
         this.#track(a.flush().catch((e) => this.#error(`Failed to flush '${a.name}': ${(e as Error).message}`)));
         continue;
       }
+      // nothing runs per ticket (and an unban keeps no state): no promise per ticket for a million bans
+      if (a instanceof CommandAction && !(a.definition.commands.actionunban ?? '').trim()) continue;
       for (const t of tickets) {
         this.#track(
           a.unban(t).catch((e) =>
@@ -637,6 +717,19 @@ export class Jail {
     this.#deps.log.jail.error(`[${this.name}] ${message}`);
     this.#deps.events.publish({ type: 'error', time: this.#now(), code: 'MOAT_ERR_JAIL', message, jail: this.name });
   }
+}
+
+/**
+ * Tickets per page of a restore: the work in flight at once, and the garbage a page leaves (small
+ * pages die young; 10k-ticket pages pushed the peak RSS of a 1M restore up by ~60 MB).
+ */
+const RESTORE_PAGE = 2000;
+/** Restored bans handed to the batcher per page when the one-transaction restore failed. */
+const RESTORE_FALLBACK_PAGE = 10_000;
+
+/** A shell action whose ban command is empty: banning runs nothing (only its start on demand and state). */
+function banIsEmpty(a: JailAction): boolean {
+  return a instanceof CommandAction && !(a.definition.commands.actionban ?? '').trim();
 }
 
 function subjectOf(f: Failure) {

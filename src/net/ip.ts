@@ -25,7 +25,7 @@ function v4Bytes(s: string): Uint8Array {
  * The four numbers of a dotted quad as node's isIPv4 accepts it (decimal 0-255, no leading
  * zeros, nothing else), packed as one unsigned 32-bit value; -1 when `s` is not one.
  */
-function dottedQuad(s: string): number {
+export function dottedQuad(s: string): number {
   const n = s.length;
   if (n < 7 || n > 15) return -1;
   let value = 0;
@@ -90,6 +90,54 @@ function v6Bytes(s: string): Uint8Array | null {
     out[i * 2 + 1] = words[i]! & 0xff;
   }
   return out;
+}
+
+/**
+ * Plain IPv6 text (hex groups with at most one `::`; no IPv4 tail, zone, brackets or prefix) as 8
+ * words in `out`, without allocating; false for anything else (which then takes the full parse).
+ */
+export function ipv6Words(s: string, out: Uint16Array): boolean {
+  const n = s.length;
+  if (n < 2 || n > 39) return false;
+  let count = 0;
+  let gap = -1;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    let value = 0;
+    let digits = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (h < 0) break;
+      value = value * 16 + h;
+      if (++digits > 4) return false;
+    }
+    if (digits === 0 || count === 8) return false;
+    out[count++] = value;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 58 || ++i === n) return false; // not a colon, or a trailing single colon
+    if (s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = count;
+      i++;
+    }
+  }
+  if (gap < 0) return count === 8;
+  if (count > 7) return false;
+  const tail = count - gap;
+  for (let k = tail - 1; k >= 0; k--) out[8 - tail + k] = out[gap + k]!;
+  for (let k = gap; k < 8 - tail; k++) out[k] = 0;
+  return true;
+}
+
+/** Words of `ipv6Words` that are an IPv4-mapped address (::ffff:a.b.c.d, which parseIp treats as IPv4). */
+export function isMappedIpv4Words(w: Uint16Array): boolean {
+  return w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff;
 }
 
 /** Python ipaddress-style compressed IPv6 text (longest zero run of ≥2 words becomes ::). */

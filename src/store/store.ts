@@ -3,24 +3,31 @@
  * ban history and latest bans (restored at start, used by ban-time increment
  * and the <ipmatches> tags), log read positions and journal cursors (§4.6).
  *
- * Every call is synchronous and short. Bans are committed before `addBan`
- * returns, so a ban that was reported survives a crash. Log positions and
- * journal cursors change with every read batch, so they are buffered and
- * written together (`flush()`), at most every `flushIntervalSeconds` or when
- * the caller asks (jail stop, close). Open failure tickets of the jails that
- * `trackFailures` registered are written in that same transaction, so the
- * stored counts always match the stored positions, even after a kill -9.
+ * Every call is synchronous and short. Log positions and journal cursors
+ * change with every read batch, so they are buffered and written together
+ * (`flush()`), at most every `flushIntervalSeconds` or when the caller asks
+ * (jail stop, close). Open failure tickets of the jails that `trackFailures`
+ * registered are written in that same transaction, so the stored counts always
+ * match the stored positions, even after a kill -9.
+ *
+ * Bans are committed before `addBans` returns, unless `writeBehindMs` is set
+ * (moatd): then everything — bans included — is buffered and written in one
+ * transaction at most `writeBehindMs` after the first buffered change. One
+ * transaction per ban cost more than the whole filter at 10k lines/s. A crash
+ * loses at most that window, consistently: the positions go back to before the
+ * lines that caused the lost bans, so those lines are read and banned again.
+ * Reads and the other writes of ban rows flush the buffered bans first.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
 import { StoreError } from '../errors.ts';
-import { parseIp } from '../net/ip.ts';
+import { isCanonicalIPv4, parseIp } from '../net/ip.ts';
 import type { BanTicket } from '../bans/ticket.ts';
 import type { FailTicket } from '../failures/fail-manager.ts';
 import type { Family } from '../net/ip.ts';
 import { CREATE_SCHEMA, MOAT_TABLES, SCHEMA_VERSION } from './schema.ts';
+import { BackgroundCheckpointer } from './checkpointer.ts';
 
 type Db = Database.Database;
 
@@ -29,6 +36,16 @@ export interface StoreOptions {
   dbMaxMatches?: number;
   /** Seconds between automatic flushes of buffered positions/cursors (default 10). */
   flushIntervalSeconds?: number;
+  /**
+   * Write-behind: buffer every write (bans too) and flush from a timer at most this many ms after
+   * the first buffered change (replaces `flushIntervalSeconds`). Timer flush errors go to `log`.
+   */
+  writeBehindMs?: number;
+  /**
+   * Run WAL checkpoints (the only fsyncs with synchronous=normal) on a worker thread every this
+   * many ms instead of inside a commit on the caller's thread (see checkpointer.ts). File stores only.
+   */
+  backgroundCheckpointMs?: number;
   /** SQLite `synchronous` level (default 'normal': durable against a crash of moatd with WAL). */
   synchronous?: 'off' | 'normal' | 'full';
   /** Clock in epoch seconds (tests). */
@@ -156,15 +173,38 @@ function lastN<T>(list: T[], n: number): T[] {
 type BipRow = [number, string, number, number, number, unknown];
 
 /** The `bips` rows `currentBans` reads (without ORDER BY), with its arguments. */
-function currentBansQuery(jail: string, now: number, opts: RestoreOptions, from = 'bips'): { sql: string; args: (string | number)[] } {
+function currentBansQuery(
+  jail: string,
+  now: number,
+  opts: RestoreOptions,
+  from = 'bips',
+  columns = 'rowid AS rid, ip, timeofban, bantime, bancount, data',
+): { sql: string; args: (string | number)[] } {
   const forBantime = opts.increment ? null : opts.jailBantime;
-  let sql = `SELECT rowid AS rid, ip, timeofban, bantime, bancount, data FROM ${from} WHERE jail = ? AND (timeofban + bantime > ? OR bantime <= -1)`;
+  let sql = `SELECT ${columns} FROM ${from} WHERE jail = ? AND (timeofban + bantime > ? OR bantime <= -1)`;
   const args: (string | number)[] = [jail, now];
   if (forBantime !== null && forBantime !== -1) {
     sql += ' AND timeofban > ?';
     args.push(now - forBantime);
   }
   return { sql, args };
+}
+
+/** The duration of a restored ban, corrected as fail2ban does (capped, -2 = jail bantime); null when it is over at `now`. */
+function restoredBantime(timeofban: number, storedBantime: number, now: number, opts: RestoreOptions): number | null {
+  let cap: number | null = opts.increment ? (opts.maxtime ?? null) : opts.jailBantime;
+  if (cap !== null && cap < 0) cap = null;
+  let bantime = storedBantime;
+  if (bantime === -2) bantime = opts.jailBantime; // unknown duration from old fail2ban versions
+  else if (cap !== null && (bantime === -1 || bantime > cap)) bantime = cap;
+  return bantime !== -1 && timeofban + bantime <= now ? null : bantime;
+}
+
+/** One page of `currentBanEnds`: parallel arrays (no object per ban). */
+export interface BanEndPage {
+  ids: string[];
+  /** End of each ban in epoch seconds (Infinity: permanent). */
+  ends: number[];
 }
 
 /** The last `data` text that held nothing but a failure count (see `restoredTicket`). */
@@ -182,12 +222,8 @@ function restoredTicket(
   opts: RestoreOptions,
 ): BanTicket | null {
   if (!ip) return null;
-  let cap: number | null = opts.increment ? (opts.maxtime ?? null) : opts.jailBantime;
-  if (cap !== null && cap < 0) cap = null;
-  let bantime = storedBantime;
-  if (bantime === -2) bantime = opts.jailBantime; // unknown duration from old fail2ban versions
-  else if (cap !== null && (bantime === -1 || bantime > cap)) bantime = cap;
-  if (bantime !== -1 && timeofban + bantime <= now) return null;
+  const bantime = restoredBantime(timeofban, storedBantime, now, opts);
+  if (bantime === null) return null;
   let data: Record<string, unknown>;
   let storedMatches: string[];
   let failures: number;
@@ -206,7 +242,7 @@ function restoredTicket(
     if (text !== null && storedMatches.length === 0 && Object.keys(data).length === 0) lastData = { text, failures };
   }
   // plain dotted quads (what moat stores for IPv4) need no full parse: restores read millions of them
-  const family: Family | null = isIPv4(ip) ? 'inet4' : (parseIp(ip)?.family ?? null);
+  const family: Family | null = isCanonicalIPv4(ip) ? 'inet4' : (parseIp(ip)?.family ?? null);
   return {
     jail,
     id: ip,
@@ -246,6 +282,18 @@ export class Store {
   #log: NonNullable<StoreOptions['log']>;
   #pendingPositions = new Map<string, { jail: string; path: string } & LogPosition>();
   #pendingCursors = new Map<string, JournalCursor>();
+  #pendingBans: BanTicket[] = [];
+  /** Prolongations, applied after the buffered bans (a ban and its prolongation may share a flush). */
+  #pendingBanTimes = new Map<string, { jail: string; ip: string; bantime: number }>();
+  #writeBehindMs: number | null;
+  #flushTimer: NodeJS.Timeout | null = null;
+  /**
+   * Write-behind delay: writeBehindMs, or 10× the last flush's duration (at most 10× writeBehindMs),
+   * so writing takes at most ~10% of the time: a backlog (journal catch-up) gets fewer, bigger
+   * flushes in which each changed failure ticket is written once.
+   */
+  #flushDelayMs = 0;
+  #checkpointer: BackgroundCheckpointer | null = null;
   #failureTrackers = new Map<string, FailureTracker>();
   #lastFlush: number;
   #closed = false;
@@ -258,10 +306,26 @@ export class Store {
     this.recovery = recovery;
     this.#dbMaxMatches = opts.dbMaxMatches ?? 10;
     this.#flushInterval = opts.flushIntervalSeconds ?? 10;
+    this.#writeBehindMs = opts.writeBehindMs ?? null;
+    this.#flushDelayMs = this.#writeBehindMs ?? 0;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#log = opts.log ?? (() => {});
     this.#lastFlush = this.#now();
     this.#stmt = this.prepareStatements();
+    if (opts.backgroundCheckpointMs && file !== ':memory:') {
+      db.pragma('wal_autocheckpoint = 0');
+      this.#checkpointer = new BackgroundCheckpointer({
+        file,
+        intervalMs: opts.backgroundCheckpointMs,
+        ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+        onError: (m) => this.#log('error', `Database '${file}': ${m}`),
+        onLost: () => {
+          // without the worker the WAL would grow without bound
+          this.#log('warning', `Database '${file}': checkpoint worker ended; checkpoints run in commits again`);
+          if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+    }
   }
 
   /**
@@ -359,28 +423,47 @@ export class Store {
     this.addBans([ticket]);
   }
 
-  /** Records many bans in one transaction. */
+  /** Records many bans in one transaction (write-behind: with the next flush). */
   addBans(tickets: readonly BanTicket[]): void {
     if (!tickets.length) return;
-    this.#guard('add ban', () => {
-      const s = this.#stmt;
-      this.#db.transaction(() => {
-        const seen = new Set<string>();
-        for (const t of tickets) {
-          if (!seen.has(t.jail)) {
-            s.ensureJail.run(t.jail);
-            seen.add(t.jail);
-          }
-          const [ip, time, bantime, count, data] = this.#banRow(t);
-          s.insertBan.run(t.jail, ip, time, bantime, count, data);
-          s.upsertBip.run(ip, t.jail, time, bantime, count, data);
-        }
-      })();
-    });
+    if (this.#writeBehindMs !== null) {
+      this.#guard('add ban', () => {}); // a closed store refuses now, not at the next flush
+      for (const t of tickets) this.#pendingBans.push(t);
+      this.#scheduleFlush();
+      return;
+    }
+    this.#guard('add ban', () => this.#db.transaction(() => this.#writeBans(tickets))());
   }
 
-  /** Sets the latest ban's duration (prolongation of an active ban). */
+  /** Inside a transaction. */
+  #writeBans(tickets: readonly BanTicket[]): void {
+    const s = this.#stmt;
+    let jail: string | null = null;
+    for (const t of tickets) {
+      if (t.jail !== jail) {
+        s.ensureJail.run(t.jail);
+        jail = t.jail;
+      }
+      const [ip, time, bantime, count, data] = this.#banRow(t);
+      s.insertBan.run(t.jail, ip, time, bantime, count, data);
+      s.upsertBip.run(ip, t.jail, time, bantime, count, data);
+    }
+  }
+
+  /** Ban rows are read or changed below: buffered bans go first. */
+  #flushBans(): void {
+    if (this.#pendingBans.length || this.#pendingBanTimes.size) this.flush();
+  }
+
+  /** Sets the latest ban's duration (prolongation of an active ban; write-behind: with the next flush). */
   setBanTime(jail: string, ip: string, bantime: number): void {
+    if (this.#writeBehindMs !== null) {
+      this.#guard('set ban time', () => {});
+      // every failure of a banned address prolongs: one write per flush, not one commit per line
+      this.#pendingBanTimes.set(`${jail}\0${ip}`, { jail, ip, bantime });
+      this.#scheduleFlush();
+      return;
+    }
     this.#guard('set ban time', () => this.#stmt.setBipBantime.run(bantime, jail, ip));
   }
 
@@ -389,6 +472,7 @@ export class Store {
    * argument, of everything. Returns the number of latest-ban rows removed.
    */
   removeBans(jail?: string | null, ip?: string | null): number {
+    this.#flushBans();
     return this.#guard('remove bans', () => {
       const where: string[] = [];
       const args: string[] = [];
@@ -414,6 +498,7 @@ export class Store {
    * capped to the jail bantime; with increment on capped to `maxtime` if set.
    */
   currentBans(jail: string, now: number, opts: RestoreOptions): BanTicket[] {
+    this.#flushBans();
     const q = currentBansQuery(jail, now, opts);
     const rows = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} ORDER BY timeofban, ip`).raw(true).all(...q.args) as BipRow[]);
     return restoredTickets(jail, rows, now, opts);
@@ -425,14 +510,15 @@ export class Store {
    * between pages the connection is free for other writes (a ban stored meanwhile may show up in a
    * later page; the ban manager skips what it already has).
    */
-  *currentBanPages(jail: string, now: number, opts: RestoreOptions, pageSize = 10_000): Generator<BanTicket[]> {
+  *currentBanPages(jail: string, now: number, opts: RestoreOptions, pageSize = 10_000, upTo = Number.MAX_SAFE_INTEGER): Generator<BanTicket[]> {
+    this.#flushBans();
     // NOT INDEXED: walk the table by rowid (a range per page); the timeofban index would make every page a full sort
     const q = currentBansQuery(jail, now, opts, 'bips NOT INDEXED');
     // raw rows (arrays): a row object per ban costs more than reading it
-    const stmt = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(true));
+    const stmt = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} AND rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?`).raw(true));
     let after = 0;
     for (;;) {
-      const rows = this.#guard('read current bans', () => stmt.all(...q.args, after, pageSize) as BipRow[]);
+      const rows = this.#guard('read current bans', () => stmt.all(...q.args, after, upTo, pageSize) as BipRow[]);
       if (!rows.length) return;
       after = rows[rows.length - 1]![0];
       const tickets = restoredTickets(jail, rows, now, opts);
@@ -442,10 +528,37 @@ export class Store {
   }
 
   /**
+   * The ids and ends of the same bans as `currentBanPages`, without tickets: the lean first pass of a
+   * restore into nftables (what the kernel needs, as early as possible). `progress.lastRowid` is the
+   * last row read: `currentBanPages(..., upTo)` with it reads the same rows again.
+   */
+  *currentBanEnds(jail: string, now: number, opts: RestoreOptions, pageSize = 10_000, progress: { lastRowid: number } = { lastRowid: 0 }): Generator<BanEndPage> {
+    this.#flushBans();
+    const q = currentBansQuery(jail, now, opts, 'bips NOT INDEXED', 'rowid AS rid, ip, timeofban, bantime');
+    const stmt = this.#guard('read current bans', () => this.#db.prepare(`${q.sql} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(true));
+    for (;;) {
+      const rows = this.#guard('read current bans', () => stmt.all(...q.args, progress.lastRowid, pageSize) as [number, string, number, number][]);
+      if (!rows.length) return;
+      progress.lastRowid = rows[rows.length - 1]![0];
+      const ids: string[] = [];
+      const ends: number[] = [];
+      for (const r of rows) {
+        const bantime = r[1] ? restoredBantime(r[2], r[3], now, opts) : null;
+        if (bantime === null) continue;
+        ids.push(r[1]);
+        ends.push(bantime < 0 ? Infinity : r[2] + bantime);
+      }
+      if (ids.length) yield { ids, ends };
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /**
    * Latest ban of `ip` in `jail`, or summed over all jails (bantime.overalljails:
    * bancount and bantime summed, latest timeofban). Null when never banned.
    */
   lastBan(ip: string, jail: string | null): LastBan | null {
+    this.#flushBans();
     const row = this.#guard('read ban', () =>
       jail === null ? this.#stmt.lastBanAll.get(ip) : this.#stmt.lastBanJail.get(ip, jail),
     ) as { bancount: number; timeofban: number; bantime: number } | undefined;
@@ -455,6 +568,7 @@ export class Store {
 
   /** All ban rows of `ip` (of one jail, or all) merged: matches in time order (last dbmaxmatches), failures summed. */
   banHistory(ip: string, jail: string | null = null): BanHistory {
+    this.#flushBans();
     const rows = this.#guard('read ban history', () =>
       jail === null ? this.#stmt.historyAll.all(ip) : this.#stmt.historyJail.all(ip, jail),
     ) as { data: unknown }[];
@@ -499,7 +613,24 @@ export class Store {
   }
 
   #maybeFlush(): void {
-    if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
+    if (this.#writeBehindMs !== null) this.#scheduleFlush();
+    else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
+  }
+
+  /** Write-behind: a flush at most writeBehindMs from now (one timer for all buffered changes). */
+  #scheduleFlush(delayMs = this.#flushDelayMs): void {
+    if (this.#flushTimer || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      try {
+        this.flush();
+      } catch (e) {
+        // bans, positions and cursors stay buffered for the next try (drained failure changes do not)
+        this.#log('error', (e as Error).message);
+        this.#scheduleFlush(5000); // a broken disk gets one error line per 5 s, not ten per second
+      }
+    }, delayMs);
+    this.#flushTimer.unref();
   }
 
   /**
@@ -550,7 +681,7 @@ export class Store {
 
   /** Number of buffered positions/cursors/failure changes not yet written. */
   get pendingWrites(): number {
-    let n = this.#pendingPositions.size + this.#pendingCursors.size;
+    let n = this.#pendingPositions.size + this.#pendingCursors.size + this.#pendingBans.length + this.#pendingBanTimes.size;
     for (const t of this.#failureTrackers.values()) n += t.pendingChanges;
     return n;
   }
@@ -558,7 +689,14 @@ export class Store {
   /** Writes buffered log positions, journal cursors and failure changes in one transaction. */
   flush(): void {
     this.#lastFlush = this.#now();
+    if (this.#flushTimer) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = null;
+    }
     if (!this.pendingWrites) return;
+    const started = performance.now();
+    const bans = this.#pendingBans;
+    const banTimes = [...this.#pendingBanTimes.values()];
     const positions = [...this.#pendingPositions.values()];
     const cursors = [...this.#pendingCursors.entries()];
     const failures: [string, FailureChanges][] = [];
@@ -566,6 +704,8 @@ export class Store {
     this.#guard('write positions', () => {
       const s = this.#stmt;
       this.#db.transaction(() => {
+        this.#writeBans(bans);
+        for (const b of banTimes) s.setBipBantime.run(b.bantime, b.jail, b.ip);
         for (const p of positions) {
           s.ensureJail.run(p.jail);
           s.setPosition.run(p.jail, p.path, p.hash, p.pos);
@@ -586,8 +726,14 @@ export class Store {
         }
       })();
     });
+    if (bans.length) this.#pendingBans = [];
+    this.#pendingBanTimes.clear();
     this.#pendingPositions.clear();
     this.#pendingCursors.clear();
+    if (this.#writeBehindMs !== null) {
+      const base = this.#writeBehindMs;
+      this.#flushDelayMs = Math.min(10 * base, Math.max(base, Math.round(10 * (performance.now() - started))));
+    }
   }
 
   /**
@@ -597,6 +743,7 @@ export class Store {
    * file system so the file does not grow without bound.
    */
   purge(purgeAge: number, now: number = this.#now()): PurgeResult {
+    this.#flushBans();
     const cut = now - purgeAge;
     const result = this.#guard('purge', () =>
       this.#db.transaction(() => {
@@ -640,6 +787,7 @@ export class Store {
   /** Flushes buffered writes and closes the file. Idempotent. */
   close(): void {
     if (this.#closed) return;
+    this.#checkpointer?.close();
     try {
       this.flush();
       this.#db.pragma('wal_checkpoint(TRUNCATE)');

@@ -314,3 +314,29 @@ test('restoreChunks: the same bans as restore, page by page, without onBan; time
   second.clock.advance(500);
   assert.deepEqual(second.unbans.flatMap(([u]) => u), ['192.0.2.5', '192.0.2.3', '192.0.2.1']);
 });
+
+test('restoreScan then restoreChunks(upTo, skipped): the lean pass lists exactly what the second pass restores', (t) => {
+  const s2 = storeAfterStop(t, (bm) => {
+    for (let i = 1; i <= 7; i++) bm.ban(req(`192.0.2.${i}`, T0 - 100 * i, { bantime: 600 }));
+    bm.ban(req('192.0.2.9', T0 - 5000, { bantime: 600 })); // over
+    bm.ban(req('2001:db8::7', T0 - 5000)); // permanent
+  });
+  const second = setup({ store: s2, bantime: -1 });
+  second.bm.ban(req('192.0.2.2', T0)); // banned before the restore: in neither pass
+  const scan = { skipped: new Set<string>(), upTo: 0, complete: false };
+  const pages = [...second.bm.restoreScan({ pageSize: 3, skip: (id) => id === '192.0.2.4' }, scan)];
+  assert.equal(scan.complete, true);
+  assert.deepEqual([...scan.skipped], ['192.0.2.4']);
+  const lean = new Map(pages.flatMap((p) => p.ids.map((id, i) => [id, p.ends[i]!] as const)));
+  assert.equal(lean.get('192.0.2.1'), T0 + 500, 'end of ban');
+  assert.equal(lean.get('2001:db8::7'), Infinity, 'permanent');
+  assert.equal(second.bm.size, 1, 'the lean pass inserts nothing');
+  assert.equal(second.logs.filter((l) => l.includes('Restore Ban')).length, 0, 'and logs nothing');
+  // a ban stored after the scan is not read by the second pass (it is in the ban list already)
+  second.bm.ban(req('192.0.2.200', T0));
+  const chunks = [...second.bm.restoreChunks({ upTo: scan.upTo, skip: (tk) => scan.skipped.has(tk.id) })];
+  const restored = chunks.flat();
+  assert.deepEqual(restored.map((tk) => tk.id).sort(), [...lean.keys()].sort());
+  for (const tk of restored) assert.equal(tk.bantime < 0 ? Infinity : tk.time + tk.bantime, lean.get(tk.id));
+  assert.equal(second.bm.size, 1 + 1 + lean.size);
+});

@@ -5,9 +5,11 @@
  * transaction. Implements the same JailAction contract as CommandAction.
  */
 import type { BanTicket } from '../../bans/ticket.ts';
+import type { BanEndPage } from '../../store/store.ts';
+import { ipv6Words, isCanonicalIPv4, isMappedIpv4Words } from '../../net/ip.ts';
 import { banEnd } from '../../bans/ticket.ts';
 import type { ActionLogger, BanEpoch, JailAction } from '../action.ts';
-import { NftBatcher, nftElement, type NftElement, type NftOp } from './batcher.ts';
+import { NftBatcher, nftElement, nftTimeout, type NftElement, type NftOp } from './batcher.ts';
 import { allSets, flushScript, setName, setupScript, teardownScript, type NftRuleset } from './ruleset.ts';
 import { assertNftOk, NftRunner } from './runner.ts';
 
@@ -156,8 +158,20 @@ export class NftAction implements JailAction {
    * its store while nft parses). Tickets whose ban already ended, or whose id
    * is not an address, are skipped (counted). The action must be started.
    */
-  async restore(
+  restore(
     tickets: Iterable<BanTicket> | AsyncIterable<BanTicket>,
+    opts: { timeout?: number } = {},
+  ): Promise<{ loaded: number; skipped: number }> {
+    return this.restoreEnds(Symbol.iterator in tickets ? ticketPages(tickets) : asyncTicketPages(tickets), opts);
+  }
+
+  /**
+   * `restore` for bans given as pages of ids and ends (epoch seconds, Infinity: permanent): no
+   * object per ban. nft reads its whole input before it parses, so the sooner the last page
+   * comes, the sooner the kernel has the bans; statements are written as pages arrive.
+   */
+  async restoreEnds(
+    pages: Iterable<BanEndPage> | AsyncIterable<BanEndPage>,
     opts: { timeout?: number } = {},
   ): Promise<{ loaded: number; skipped: number }> {
     let loaded = 0;
@@ -165,52 +179,72 @@ export class NftAction implements JailAction {
     const now = this.now();
     const table = this.table;
     const rs = this.ruleset;
-    const buffers = new Map<string, string[]>();
-    const sets: string[] = [];
-    const statement = (set: string, items: string[]) => `add element ${table} ${set} { ${items.join(', ')} }\n`;
-    /** Buffers one ticket; returns a full statement when its set's buffer reached RESTORE_CHUNK. */
-    const add = (t: BanTicket): string | null => {
-      let el: NftElement;
-      try {
-        el = nftElement(t.ip ?? t.id);
-      } catch {
-        skipped++;
-        return null;
-      }
-      let item = el.text;
-      if (t.bantime >= 0) {
-        const left = Math.ceil(banEnd(t) - now);
-        if (left <= 0) {
-          skipped++;
-          return null;
-        }
-        item += ` timeout ${left}s`;
-      }
-      const key = el.family === 'inet4' ? (el.isNetwork ? 1 : 0) : el.isNetwork ? 3 : 2;
-      const set = (sets[key] ??= setName(rs, el.family, el.isNetwork ? 'net' : 'addr'));
-      let buf = buffers.get(set);
-      if (!buf) buffers.set(set, (buf = []));
-      buf.push(item);
-      loaded++;
-      if (buf.length < RESTORE_CHUNK) return null;
-      const line = statement(set, buf);
+    // per element kind (inet4 address, inet4 network, inet6 address, inet6 network): its set and buffer
+    const sets = [setName(rs, 'inet4', 'addr'), setName(rs, 'inet4', 'net'), setName(rs, 'inet6', 'addr'), setName(rs, 'inet6', 'net')];
+    const buffers: string[][] = [[], [], [], []];
+    const statement = (kind: number) => {
+      const buf = buffers[kind]!;
+      const line = `add element ${table} ${sets[kind]} { ${buf.join(', ')} }\n`;
       buf.length = 0;
       return line;
     };
+    /** The statements of one page (each set's buffer written when it reached RESTORE_CHUNK). */
+    const words = new Uint16Array(8);
+    const add = (page: BanEndPage): string => {
+      let out = '';
+      const { ids, ends } = page;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        let kind: number;
+        let text: string;
+        if (isCanonicalIPv4(id)) {
+          kind = 0;
+          text = id;
+        } else if (ipv6Words(id, words) && !isMappedIpv4Words(words)) {
+          // plain IPv6 text (hex digits and colons only): nft takes it as it is
+          kind = 2;
+          text = id;
+        } else {
+          let el: NftElement;
+          try {
+            el = nftElement(id);
+          } catch {
+            skipped++;
+            continue;
+          }
+          kind = (el.family === 'inet4' ? 0 : 2) + (el.isNetwork ? 1 : 0);
+          text = el.text;
+        }
+        const end = ends[i]!;
+        if (end !== Infinity) {
+          const left = Math.ceil(end - now);
+          if (left <= 0) {
+            skipped++;
+            continue;
+          }
+          text = `${text} timeout ${nftTimeout(left)}`;
+        }
+        const buf = buffers[kind]!;
+        buf.push(text);
+        loaded++;
+        if (buf.length >= RESTORE_CHUNK) out += statement(kind);
+      }
+      return out;
+    };
     function* rest(): Generator<string> {
-      for (const [set, buf] of buffers) if (buf.length) yield statement(set, buf);
+      for (let kind = 0; kind < 4; kind++) if (buffers[kind]!.length) yield statement(kind);
     }
     // A source that throws ends the script early (nft commits what it got: valid bans) and the
     // error is rethrown below; an errored stream would leave nft waiting on an open stdin.
     let failure: { error: unknown } | null = null;
-    // a sync source stays sync: no promise per ticket
+    // a sync source stays sync: no promise per page
     const script =
-      Symbol.iterator in tickets
+      Symbol.iterator in pages
         ? (function* (): Generator<string> {
             try {
-              for (const t of tickets) {
-                const line = add(t);
-                if (line) yield line;
+              for (const page of pages) {
+                const text = add(page);
+                if (text) yield text;
               }
             } catch (error) {
               failure = { error };
@@ -219,9 +253,9 @@ export class NftAction implements JailAction {
           })()
         : (async function* (): AsyncGenerator<string> {
             try {
-              for await (const t of tickets) {
-                const line = add(t);
-                if (line) yield line;
+              for await (const page of pages) {
+                const text = add(page);
+                if (text) yield text;
               }
             } catch (error) {
               failure = { error };
@@ -255,4 +289,40 @@ function elementText(e: unknown): string {
   if (o.elem) return elementText(o.elem.val);
   if (o.prefix) return `${o.prefix.addr}/${o.prefix.len}`;
   return JSON.stringify(e);
+}
+
+/** Collects tickets into pages of ids and ends for `restoreEnds`: `add` returns a full page. */
+function ticketPager(): { add(t: BanTicket): BanEndPage | null; rest(): BanEndPage | null } {
+  let page: BanEndPage = { ids: [], ends: [] };
+  return {
+    add(t) {
+      page.ids.push(t.ip ?? t.id);
+      page.ends.push(banEnd(t));
+      if (page.ids.length < RESTORE_CHUNK) return null;
+      const full = page;
+      page = { ids: [], ends: [] };
+      return full;
+    },
+    rest: () => (page.ids.length ? page : null),
+  };
+}
+
+function* ticketPages(tickets: Iterable<BanTicket>): Generator<BanEndPage> {
+  const pager = ticketPager();
+  for (const t of tickets) {
+    const full = pager.add(t);
+    if (full) yield full;
+  }
+  const rest = pager.rest();
+  if (rest) yield rest;
+}
+
+async function* asyncTicketPages(tickets: AsyncIterable<BanTicket>): AsyncGenerator<BanEndPage> {
+  const pager = ticketPager();
+  for await (const t of tickets) {
+    const full = pager.add(t);
+    if (full) yield full;
+  }
+  const rest = pager.rest();
+  if (rest) yield rest;
 }

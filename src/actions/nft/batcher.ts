@@ -1,7 +1,10 @@
 /**
- * Coalesces element adds/deletes from all jails into few nft transactions:
- * operations arriving within `windowMs` of the first one (and all those that
- * arrive while a transaction is running) go into ONE `nft -f` run.
+ * Coalesces element adds/deletes from all jails into few nft transactions.
+ * An operation arriving while no transaction runs starts one at the end of the
+ * current event-loop turn (setImmediate): every ban decided while handling one
+ * read batch goes into that ONE `nft -f` run, without waiting any longer. All
+ * operations arriving while a transaction runs go into the next one.
+ * (`windowMs` > 0 instead waits that long after the first operation.)
  *
  * Each operation is written so it succeeds whatever the kernel state is:
  *   ban   = add e; delete e; add e timeout T   (refreshes an existing element's timeout)
@@ -54,8 +57,26 @@ interface Pending {
 }
 
 export interface NftBatcherOptions {
-  /** How long to wait for more operations after the first (ms, default 2, at most 5). */
+  /**
+   * How long to wait for more operations after the first (ms, at most 5). Default 0: start at the
+   * end of the current event-loop turn, so a ban reaches the kernel without an added delay.
+   */
   windowMs?: number;
+}
+
+const MAX_ELEMENT_TIMEOUT_DAYS = 200_000;
+
+/**
+ * An element timeout in nft's syntax. nft refuses a plain number of seconds from 10^8 on ("value
+ * too large"; bantime.increment without maxtime gets there) but takes days: `3650d`, `1157d3600s`.
+ */
+export function nftTimeout(seconds: number): string {
+  if (seconds < 86400) return `${seconds}s`;
+  // the kernel refuses more than ~213,503 days (ERANGE); moat's own timer ends such a ban anyway
+  if (seconds > MAX_ELEMENT_TIMEOUT_DAYS * 86400) return `${MAX_ELEMENT_TIMEOUT_DAYS}d`;
+  const days = Math.floor(seconds / 86400);
+  const rest = seconds - days * 86400;
+  return rest ? `${days}d${rest}s` : `${days}d`;
 }
 
 /** Script text for a list of operations (used for batches and single retries). */
@@ -71,7 +92,7 @@ export function opsScript(ops: readonly NftOp[]): string {
       lines.push(`add element ${table} ${set} { ${all} }`, `delete element ${table} ${set} { ${all} }`);
       const bans = list.filter((o) => o.kind === 'ban');
       if (bans.length) {
-        const items = bans.map((o) => (o.timeout > 0 ? `${o.element.text} timeout ${o.timeout}s` : o.element.text));
+        const items = bans.map((o) => (o.timeout > 0 ? `${o.element.text} timeout ${nftTimeout(o.timeout)}` : o.element.text));
         lines.push(`add element ${table} ${set} { ${items.join(', ')} }`);
       }
     }
@@ -93,7 +114,8 @@ export function opsScript(ops: readonly NftOp[]): string {
 
 export class NftBatcher {
   private pending: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** A drain is scheduled (immediate or timer) and has not started yet. */
+  private scheduled = false;
   private running = false;
   private readonly windowMs: number;
   /** `table set` → function re-creating that set's objects (registered by the owning action). */
@@ -105,7 +127,7 @@ export class NftBatcher {
     private readonly runner: NftRunner,
     private readonly opts: NftBatcherOptions = {},
   ) {
-    this.windowMs = Math.min(5, Math.max(0, opts.windowMs ?? 2));
+    this.windowMs = Math.min(5, Math.max(0, opts.windowMs ?? 0));
   }
 
   /** Registers how to re-create `set` when a batch touching it fails. */
@@ -117,12 +139,16 @@ export class NftBatcher {
   submit(op: NftOp): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ op, resolve, reject });
-      if (!this.running && !this.timer) this.timer = setTimeout(() => void this.drain(), this.windowMs);
+      // while a transaction runs, drain() picks this up for the next one when it finishes
+      if (this.running || this.scheduled) return;
+      this.scheduled = true;
+      if (this.windowMs > 0) setTimeout(() => void this.drain(), this.windowMs);
+      else setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.timer = undefined;
+    this.scheduled = false;
     if (this.running) return;
     this.running = true;
     try {

@@ -6,12 +6,18 @@
 import { Readable } from 'node:stream';
 import { ActionError } from '../../errors.ts';
 import { describeFailure, KeyedSerialQueue, resultOk, runCommand, type RunResult } from '../command.ts';
+import { NftSession, sessionLine } from './session.ts';
+
+/** Bytes of a streamed script produced ahead of what nft has read. */
+const STREAM_AHEAD = 1 << 20;
 
 export interface NftRunnerOptions {
   /** argv that runs nft (default ['nft']); tests use ['ip', 'netns', 'exec', NS, 'nft']. */
   command?: string[];
   /** Seconds per invocation (default 60; restores of large sets get `restoreTimeout`). */
   timeout?: number;
+  /** Small one-line-per-command scripts go through one long-running `nft -i` (see session.ts); call `close()`. */
+  session?: boolean;
 }
 
 export class NftRunner {
@@ -19,9 +25,17 @@ export class NftRunner {
   readonly timeout: number;
   private readonly queue = new KeyedSerialQueue();
 
+  readonly session: NftSession | null;
+
   constructor(opts: NftRunnerOptions = {}) {
     this.command = opts.command ?? ['nft'];
     this.timeout = opts.timeout ?? 60;
+    this.session = opts.session ? new NftSession({ command: this.command }) : null;
+  }
+
+  /** Ends the `nft -i` session, if any. */
+  close(): void {
+    this.session?.close();
   }
 
   /** Runs `fn` with exclusive use of nft (nested `run`s inside must use `runNow`). */
@@ -36,7 +50,13 @@ export class NftRunner {
 
   /** Like apply, for use inside `exclusive`. */
   applyNow(script: string | Iterable<string> | AsyncIterable<string>, timeout?: number): Promise<RunResult> {
-    const stdin = typeof script === 'string' ? script : Readable.from(script, { objectMode: false });
+    if (this.session && typeof script === 'string') {
+      const line = sessionLine(script);
+      if (line) return this.session.apply(line, timeout ?? this.timeout);
+    }
+    // a restore's statements are ~100 KB each: let the source run ahead of nft by a few of them
+    // instead of one 16 KiB high-water mark (nft reads all of its input before it parses)
+    const stdin = typeof script === 'string' ? script : Readable.from(script, { objectMode: false, highWaterMark: STREAM_AHEAD });
     return runCommand([...this.command, '-f', '/dev/stdin'], { stdin, timeout: timeout ?? this.timeout });
   }
 

@@ -1,0 +1,128 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { Store } from '../../src/store/index.ts';
+import { StoreError } from '../../src/errors.ts';
+import type { BanTicket } from '../../src/bans/ticket.ts';
+
+// moatd opens its store with writeBehindMs: bans, positions and failure counts go in one
+// transaction a short time after they changed, instead of one transaction per ban / per read.
+
+function tempFile(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-store-wb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'moat.sqlite3');
+}
+
+function ticket(id: string, over: Partial<BanTicket> = {}): BanTicket {
+  return {
+    jail: 'sshd',
+    id,
+    ip: id,
+    family: 'inet4',
+    time: 1_000_000,
+    bantime: 600,
+    banCount: 1,
+    failures: 3,
+    matches: ['m'],
+    data: {},
+    restored: false,
+    ...over,
+  };
+}
+
+/** What another connection (a crash: nothing more gets written) sees in the file. */
+function onDisk(file: string): { bans: number; bips: number; positions: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return { bans: n('SELECT count(*) AS n FROM bans'), bips: n('SELECT count(*) AS n FROM bips'), positions: n('SELECT count(*) AS n FROM logs') };
+  } finally {
+    db.close();
+  }
+}
+
+test('write-behind: bans and positions are buffered, then written together by the timer', async (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 50, now: () => 1_000_100 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1'), ticket('192.0.2.2')]);
+  s.setLogPosition('sshd', '/var/log/auth.log', 'h', 1234);
+  assert.equal(s.pendingWrites, 3);
+  assert.deepEqual(onDisk(file), { bans: 0, bips: 0, positions: 0 }, 'nothing written yet');
+  await sleep(300);
+  assert.equal(s.pendingWrites, 0);
+  assert.deepEqual(onDisk(file), { bans: 2, bips: 2, positions: 1 });
+});
+
+test('write-behind: reading or changing ban rows writes the buffered bans first', (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 60_000, now: () => 1_000_100 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1', { banCount: 2 })]);
+  assert.equal(onDisk(file).bans, 0);
+  // lastBan (bantime.increment) and banHistory (<ipmatches>) must see the ban being acted on
+  assert.deepEqual(s.lastBan('192.0.2.1', 'sshd'), { banCount: 2, timeOfBan: 1_000_000, banTime: 600 });
+  assert.equal(onDisk(file).bans, 1);
+
+  s.addBans([ticket('192.0.2.2')]);
+  assert.equal(s.banHistory('192.0.2.2', 'sshd').bans, 1);
+
+  // a buffered ban must not come back after an unban removed its rows
+  s.addBans([ticket('192.0.2.3')]);
+  assert.equal(s.removeBans('sshd', '192.0.2.3'), 1);
+  s.flush();
+  assert.deepEqual(s.currentBans('sshd', 1_000_100, { jailBantime: 600, increment: false }).map((b) => b.id), ['192.0.2.1', '192.0.2.2']);
+
+  // prolongation of a buffered ban lands on its row, and is itself buffered
+  s.addBans([ticket('192.0.2.4')]);
+  s.setBanTime('sshd', '192.0.2.4', 7200);
+  assert.equal(s.lastBan('192.0.2.4', 'sshd')?.banTime, 7200);
+  s.setBanTime('sshd', '192.0.2.4', 9000);
+  assert.equal(s.pendingWrites, 1);
+  assert.equal(s.lastBan('192.0.2.4', 'sshd')?.banTime, 9000);
+  assert.equal(s.pendingWrites, 0);
+});
+
+test('write-behind: close writes what is buffered; a closed store refuses a ban at once', (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 60_000 });
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1')]);
+  s.close();
+  assert.equal(onDisk(file).bans, 1);
+  assert.throws(() => s.addBans([ticket('192.0.2.2')]), StoreError);
+});
+
+test('without write-behind a ban is committed before addBans returns', (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { flushIntervalSeconds: 3600 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1')]);
+  assert.equal(onDisk(file).bans, 1);
+});
+
+test('background checkpoints: commits leave the database file alone, the worker copies the WAL into it', async (t) => {
+  const file = tempFile(t);
+  const logs: string[] = [];
+  const s = Store.open(file, { writeBehindMs: 10, backgroundCheckpointMs: 50, log: (_l, m) => logs.push(m) });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  const before = statSync(file).size;
+  s.addBans(Array.from({ length: 3000 }, (_, i) => ticket(`10.0.${i >> 8}.${i & 255}`)));
+  s.flush();
+  // no checkpoint inside the commit: the rows are only in the WAL so far
+  assert.equal(statSync(file).size, before);
+  assert.ok(statSync(`${file}-wal`).size > 100_000);
+  for (let i = 0; i < 40 && statSync(file).size === before; i++) await sleep(50);
+  assert.ok(statSync(file).size > before + 100_000, `database file ${before} → ${statSync(file).size}`);
+  assert.deepEqual(logs.filter((m) => /checkpoint/.test(m)), []);
+  assert.equal(onDisk(file).bans, 3000);
+});

@@ -11,7 +11,7 @@
  * and the namespaces and directories are removed again (also when the bench is interrupted).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beginFigure, type BenchOptions, type FigureStart } from './figure.ts';
@@ -82,7 +82,10 @@ export interface CpuSample {
   at: number;
   /** utime+stime of the daemon (all threads), seconds. */
   self: number;
-  /** cutime+cstime: its reaped children (action shells, nft), seconds. */
+  /**
+   * Its children, seconds: cutime+cstime (reaped: action shells, nft runs) plus utime+stime+cutime+cstime
+   * of the descendants still running (moatd's long-running `nft -i` session), so both count the same.
+   */
   children: number;
 }
 
@@ -260,15 +263,47 @@ export interface StampedBan {
   seenMs: number;
 }
 
-/** Follows the bans file and resolves waiters when an address's stamp appears. */
-export class BanStampWatcher {
+/** The first ban seen per address, and the trials waiting for one. */
+class BanRecorder {
   readonly bans = new Map<string, StampedBan>();
+  private waiters = new Map<string, (b: StampedBan) => void>();
+
+  /** Keeps the first ban of an address and wakes its waiter. */
+  protected record(ban: StampedBan): void {
+    if (this.bans.has(ban.ip)) return;
+    this.bans.set(ban.ip, ban);
+    const w = this.waiters.get(ban.ip);
+    if (w) {
+      this.waiters.delete(ban.ip);
+      w(ban);
+    }
+  }
+
+  /** The ban of `ip`, or null after `timeoutMs`. */
+  waitFor(ip: string, timeoutMs: number): Promise<StampedBan | null> {
+    const have = this.bans.get(ip);
+    if (have) return Promise.resolve(have);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters.delete(ip);
+        resolve(null);
+      }, timeoutMs);
+      this.waiters.set(ip, (b) => {
+        clearTimeout(t);
+        resolve(b);
+      });
+    });
+  }
+}
+
+/** Follows the bans file and resolves waiters when an address's stamp appears. */
+export class BanStampWatcher extends BanRecorder {
   private offset = 0;
   private partial = '';
-  private waiters = new Map<string, (b: StampedBan) => void>();
   private timer: NodeJS.Timeout;
 
   constructor(readonly path: string, pollMs = 1) {
+    super();
     if (!existsSync(path)) writeFileSync(path, '');
     // A 1 ms poll of the file size: no inotify event coalescing and no dependence on whether the
     // action's shell opened the file before the bench's watch was set up.
@@ -292,30 +327,8 @@ export class BanStampWatcher {
       const m = /^(\d+)\.(\d+) (\S+)$/.exec(line.trim());
       if (!m) continue;
       const actionMs = Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000;
-      const ban: StampedBan = { ip: m[3]!, actionMs, seenMs };
-      if (!this.bans.has(ban.ip)) this.bans.set(ban.ip, ban);
-      const w = this.waiters.get(ban.ip);
-      if (w) {
-        this.waiters.delete(ban.ip);
-        w(ban);
-      }
+      this.record({ ip: m[3]!, actionMs, seenMs });
     }
-  }
-
-  /** The ban of `ip`, or null after `timeoutMs`. */
-  waitFor(ip: string, timeoutMs: number): Promise<StampedBan | null> {
-    const have = this.bans.get(ip);
-    if (have) return Promise.resolve(have);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.waiters.delete(ip);
-        resolve(null);
-      }, timeoutMs);
-      this.waiters.set(ip, (b) => {
-        clearTimeout(t);
-        resolve(b);
-      });
-    });
   }
 
   close(): void {
@@ -349,6 +362,161 @@ export class ActionFloor {
   close(): void {
     this.watcher.close();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * Native firewall actions: the ban took effect when its element is in the kernel set. `nft monitor`
+ * in the daemon's namespace reports each committed element; the bench stamps the line as it reads it.
+ */
+
+/** What figures 2 and 3 wait on: each address's first ban, with the instant it took effect. */
+export interface BanWatcher {
+  readonly bans: Map<string, StampedBan>;
+  /** Picks up what is there now (the stamp file is polled; monitor events arrive by themselves). */
+  read(): void;
+  waitFor(ip: string, timeoutMs: number): Promise<StampedBan | null>;
+  close(): void;
+}
+
+/** The watcher of a trial's ban signal: the stamp action's file, or nft's element events in the daemon's namespace. */
+export function startBanWatcher(signal: 'stamp' | 'nft', daemon: { bansFile: string; ns: string }): Promise<BanWatcher> {
+  return signal === 'stamp' ? Promise.resolve(new BanStampWatcher(daemon.bansFile)) : NftElementWatcher.start(daemon.ns);
+}
+
+const PROBE_TABLE = 'moatbench-probe';
+
+/**
+ * `ip netns exec NS nft monitor new elements`, spawned as its own process group. The kernel sends
+ * element notifications when the transaction commits, so a line means "in the set now"; the bench's
+ * realtime when it reads the line is both `actionMs` and `seenMs` (an upper bound on the commit:
+ * it includes the monitor's wake-up and the pipe, like the inotify floor).
+ */
+export class NftElementWatcher extends BanRecorder implements BanWatcher {
+  private partial = '';
+  private proc: ChildProcess;
+  private stderr = '';
+
+  private constructor(readonly ns: string) {
+    super();
+    hookExit();
+    this.proc = spawn('ip', ['netns', 'exec', ns, 'nft', 'monitor', 'new', 'elements'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.proc.pid === undefined) throw new Error(`nft monitor in ${ns}: could not spawn`);
+    liveGroups.add(this.proc.pid);
+    this.proc.stdout!.setEncoding('utf8');
+    this.proc.stdout!.on('data', (d: string) => this.onData(d, realtimeMs()));
+    this.proc.stderr!.setEncoding('utf8');
+    this.proc.stderr!.on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
+  }
+
+  /**
+   * Starts the monitor in namespace `ns` and returns once it is subscribed: elements are added to a
+   * probe table of the bench's own (deleted again) until the monitor reports one.
+   */
+  static async start(ns: string, timeoutMs = 10_000): Promise<NftElementWatcher> {
+    const w = new NftElementWatcher(ns);
+    const nft = (script: string) => sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: script, timeoutMs: 30_000 });
+    const setup = nft(`add table inet ${PROBE_TABLE}\nadd set inet ${PROBE_TABLE} s { type ipv4_addr; }\n`);
+    if (setup.code !== 0) {
+      w.close();
+      throw new Error(`nft probe table in ${ns}: ${setup.stderr.trim()}`);
+    }
+    try {
+      const end = performance.now() + timeoutMs;
+      for (let i = 1; ; i++) {
+        const probe = `127.77.${(i >> 8) & 255}.${i & 255}`;
+        nft(`add element inet ${PROBE_TABLE} s { ${probe} }\n`);
+        if (await w.waitFor(probe, 200)) break;
+        if (performance.now() > end) throw new Error(`nft monitor in ${ns} reported nothing within ${timeoutMs} ms: ${w.stderr.trim()}`);
+      }
+    } catch (e) {
+      w.close();
+      throw e;
+    } finally {
+      nft(`delete table inet ${PROBE_TABLE}\n`);
+    }
+    return w;
+  }
+
+  private onData(text: string, seenMs: number): void {
+    // nft flushes per event, but one event can arrive in two reads: only whole lines count.
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      // "add element inet f2b-table addr-set-sshd { 198.18.3.7 timeout 1h expires 1h }" (one element per line,
+      // but a list is parsed too)
+      const m = /^add element \S+ \S+ \S+ \{ (.*) \}$/.exec(line.trim());
+      if (!m) continue;
+      for (const item of m[1]!.split(',')) {
+        const ip = item.trim().split(' ')[0];
+        if (ip) this.record({ ip, actionMs: seenMs, seenMs });
+      }
+    }
+  }
+
+  read(): void {
+    /* events are pushed by the monitor's pipe */
+  }
+
+  close(): void {
+    const pid = this.proc.pid!;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    liveGroups.delete(pid);
+  }
+}
+
+/**
+ * The floor under every element-in-the-set measurement: one `nft add element` (the stock action's
+ * command) forked by a shell that already runs in a namespace of the bench's own, from the bench's
+ * write of the address to the shell until the monitor's line is read: fork+exec and start-up of nft,
+ * its cache dump and commit, and the monitor's delivery. Sampled between the daemons' trials.
+ */
+export class NftFloor {
+  readonly samples: number[] = [];
+  private ns: Netns | null = null;
+  private watcher: NftElementWatcher | null = null;
+  private shell: ChildProcess | null = null;
+  private n = 0;
+
+  private async init(): Promise<boolean> {
+    if (this.shell) return true;
+    this.ns = createNetns('nftfloor');
+    const r = sh([...this.ns.exec, 'nft', '-f', '-'], { input: 'add table inet moatbench-floor\nadd set inet moatbench-floor s { type ipv4_addr; }\n', timeoutMs: 30_000 });
+    if (r.code !== 0) return false;
+    this.watcher = await NftElementWatcher.start(this.ns.name);
+    const loop = 'while read -r ip; do nft add element inet moatbench-floor s "{ $ip }"; done';
+    this.shell = spawn(this.ns.exec[0]!, [...this.ns.exec.slice(1), 'sh', '-c', loop], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    liveGroups.add(this.shell.pid!);
+    return true;
+  }
+
+  async sample(): Promise<number | null> {
+    if (!(await this.init())) return null;
+    const ip = benchIp(110_000 + this.n++);
+    calibrateClock();
+    const t0 = realtimeMs();
+    this.shell!.stdin!.write(`${ip}\n`);
+    const ban = await this.watcher!.waitFor(ip, 5000);
+    if (!ban) return null;
+    this.samples.push(ban.actionMs - t0);
+    return ban.actionMs - t0;
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.shell?.pid) {
+      try {
+        process.kill(-this.shell.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      liveGroups.delete(this.shell.pid);
+    }
+    this.ns?.remove();
   }
 }
 
@@ -430,16 +598,45 @@ function writeConfig(spec: DaemonSpec, tools: DaemonTools, paths: DaemonPaths): 
   writeFileSync(paths.bansFile, '');
 }
 
-export function readCpu(pid: number): CpuSample | null {
+/** utime+stime and cutime+cstime of one process, in clock ticks; null when it is gone. */
+function statTimes(pid: number): { self: number; reaped: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at state (field 3).
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const n = (i: number) => Number(f[i - 3]);
-    return { at: performance.now(), self: (n(14) + n(15)) / CLK_TCK, children: (n(16) + n(17)) / CLK_TCK };
+    return { self: n(14) + n(15), reaped: n(16) + n(17) };
   } catch {
     return null;
   }
+}
+
+/** Live children of a process (all its threads), from /proc/PID/task/TID/children. */
+function liveChildren(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) for (const c of text.split(' ')) out.push(Number(c));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+export function readCpu(pid: number): CpuSample | null {
+  const own = statTimes(pid);
+  if (!own) return null;
+  let children = own.reaped;
+  const stack = liveChildren(pid);
+  for (let c = stack.pop(); c !== undefined; c = stack.pop()) {
+    const t = statTimes(c);
+    if (!t) continue;
+    children += t.self + t.reaped;
+    stack.push(...liveChildren(c));
+  }
+  return { at: performance.now(), self: own.self / CLK_TCK, children: children / CLK_TCK };
 }
 
 export function readMemory(pid: number): MemorySample | null {

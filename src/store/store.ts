@@ -46,6 +46,8 @@ export interface StoreOptions {
    * many ms instead of inside a commit on the caller's thread (see checkpointer.ts). File stores only.
    */
   backgroundCheckpointMs?: number;
+  /** Checkpoints without anything new after which the worker ends until the next write (default 30). */
+  backgroundCheckpointIdleTicks?: number;
   /** SQLite `synchronous` level (default 'normal': durable against a crash of moatd with WAL). */
   synchronous?: 'off' | 'normal' | 'full';
   /** Clock in epoch seconds (tests). */
@@ -314,18 +316,41 @@ export class Store {
     this.#stmt = this.prepareStatements();
     if (opts.backgroundCheckpointMs && file !== ':memory:') {
       db.pragma('wal_autocheckpoint = 0');
-      this.#checkpointer = new BackgroundCheckpointer({
-        file,
-        intervalMs: opts.backgroundCheckpointMs,
-        ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
-        onError: (m) => this.#log('error', `Database '${file}': ${m}`),
-        onLost: () => {
-          // without the worker the WAL would grow without bound
-          this.#log('warning', `Database '${file}': checkpoint worker ended; checkpoints run in commits again`);
-          if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
-        },
-      });
+      this.#checkpointMs = opts.backgroundCheckpointMs;
+      this.#checkpointIdleTicks = opts.backgroundCheckpointIdleTicks;
+      this.#synchronous = opts.synchronous;
+      // the worker starts with the first flush that writes something: an idle daemon has none
     }
+  }
+
+  #checkpointMs = 0;
+  #checkpointIdleTicks: number | undefined;
+  #synchronous: StoreOptions['synchronous'];
+
+  /** True while a checkpoint worker runs (tests). */
+  get checkpointing(): boolean {
+    return this.#checkpointer !== null;
+  }
+
+  /** Starts the checkpoint worker when there is none (it ends itself when nothing is written). */
+  #ensureCheckpointer(): void {
+    if (!this.#checkpointMs || this.#checkpointer || this.#closed) return;
+    const file = this.file;
+    this.#checkpointer = new BackgroundCheckpointer({
+      file,
+      intervalMs: this.#checkpointMs,
+      ...(this.#checkpointIdleTicks ? { idleTicks: this.#checkpointIdleTicks } : {}),
+      ...(this.#synchronous ? { synchronous: this.#synchronous } : {}),
+      onError: (m) => this.#log('error', `Database '${file}': ${m}`),
+      onIdle: () => (this.#checkpointer = null),
+      onLost: () => {
+        // without the worker the WAL would grow without bound
+        this.#log('warning', `Database '${file}': checkpoint worker ended; checkpoints run in commits again`);
+        this.#checkpointMs = 0;
+        this.#checkpointer = null;
+        if (!this.#closed) this.#db.pragma('wal_autocheckpoint = 1000');
+      },
+    });
   }
 
   /**
@@ -727,6 +752,7 @@ export class Store {
       })();
     });
     if (bans.length) this.#pendingBans = [];
+    this.#ensureCheckpointer();
     this.#pendingBanTimes.clear();
     this.#pendingPositions.clear();
     this.#pendingCursors.clear();

@@ -126,3 +126,22 @@ test('background checkpoints: commits leave the database file alone, the worker 
   assert.deepEqual(logs.filter((m) => /checkpoint/.test(m)), []);
   assert.equal(onDisk(file).bans, 3000);
 });
+
+test('background checkpoints: the worker ends when nothing is written and comes back with the next write', async (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 10, backgroundCheckpointMs: 30, backgroundCheckpointIdleTicks: 3 });
+  t.after(() => s.close());
+  assert.equal(s.checkpointing, false, 'no worker before the first write');
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1')]);
+  s.flush();
+  assert.equal(s.checkpointing, true);
+  for (let i = 0; i < 100 && s.checkpointing; i++) await sleep(20);
+  assert.equal(s.checkpointing, false, 'idle: the worker ended');
+  const size = statSync(file).size;
+  s.addBans(Array.from({ length: 2000 }, (_, i) => ticket(`10.1.${i >> 8}.${i & 255}`)));
+  s.flush();
+  assert.equal(s.checkpointing, true, 'back with the next write');
+  for (let i = 0; i < 100 && statSync(file).size === size; i++) await sleep(20);
+  assert.ok(statSync(file).size > size, 'the new worker checkpoints');
+});

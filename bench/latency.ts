@@ -5,8 +5,8 @@
  *  - the stamp action (the same action file, run through sh, for both daemons): the latency is the
  *    action's own `date +%s.%N` minus t0, i.e. until the action STARTS. moatd (inotify),
  *    fail2ban-server (pyinotify) and fail2ban-server (polling, Debian's default without pyinotify).
- *  - nftables (`banaction = nftables`: moat's default, served natively with batched `nft -f`
- *    transactions; fail2ban runs its stock action, one sh + nft per ban): the latency is until the
+ *  - nftables (`banaction = nftables`: moat's default, served natively: the bans of one turn go as
+ *    one transaction line to a long-running `nft -i`; fail2ban runs its stock action, one sh + nft per ban): the latency is until the
  *    element is IN THE KERNEL SET, seen by `nft monitor` in the daemon's namespace — stricter, it
  *    includes nft's own run. moatd (inotify) and fail2ban-server (pyinotify). This row carries the
  *    verdict: it is what users get by default.
@@ -212,7 +212,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const fi50 = percentile(floorInotify, 50);
   notes.push(
     `verdict: the "nftables (element in kernel set)" p99 row (moat's default banaction, served natively); the stamp-action rows are kept for comparison with earlier runs and carry no verdict`,
-    `nftables rows: \`banaction = nftables\` for both daemons (moat: native, bans batched into \`nft -f\` transactions, no shell; fail2ban: its stock action.d/nftables.conf, one sh + nft per ban); latency = the bench reading \`nft monitor new elements\` (run in the daemon's namespace) report the address − t0. STRICTER than "action starts": it includes nft's own start-up, cache dump and commit, plus the monitor's delivery to the bench`,
+    `nftables rows: \`banaction = nftables\` for both daemons (moat: native, the bans of one turn as one transaction line to its long-running \`nft -i\`, no shell, no process per ban; fail2ban: its stock action.d/nftables.conf, one sh + nft per ban); latency = the bench reading \`nft monitor new elements\` (run in the daemon's namespace) report the address − t0. STRICTER than "action starts": it includes nft's own start-up, cache dump and commit, plus the monitor's delivery to the bench`,
     `stamp rows: latency = the action's \`date +%s.%N\` − t0 (just before the write of the ${MAXRETRY}rd failure), i.e. until the same sh action STARTS in both daemons; ${trials} trials per daemon after ${WARMUP_TRIALS} warm-up trials`,
     `floor (stamp rows): the stamp action's command spawned by the bench itself (sh + date, one sample after every trial, ${floorAction.length} in all): p50 ${fa50?.toFixed(2)} ms, p99 ${percentile(floorAction, 99)?.toFixed(2)} ms — part of every daemon's stamp latency`,
     `floor (nftables rows): one \`nft add element\` forked by a shell already in a namespace, from the bench's write to that shell to the monitor's line (${floorNft.length} samples): p50 ${fn50?.toFixed(2)} ms, p99 ${percentile(floorNft, 99)?.toFixed(2)} ms — the cost of any ban that runs nft once`,
@@ -231,7 +231,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     notes.push(`moat stamp p50 minus the stamp floor: ${(moat.p50 - fa50).toFixed(2)} ms (detection, filter, ban decision, action dispatch)`);
   }
   if (!moatNft.error && moatNft.p50 !== null && fn50 !== null) {
-    notes.push(`moat nftables p50 minus the nft floor: ${(moatNft.p50 - fn50).toFixed(2)} ms (detection, filter, ban decision, batching, spawn of nft from node)`);
+    notes.push(`moat nftables p50 minus the nft floor: ${(moatNft.p50 - fn50).toFixed(2)} ms (detection, filter, ban decision, batching; negative: moat's nft -i session skips the nft start-up the floor pays)`);
   }
   const verdictRun = !moatNft.error && moatNft.actionMs.length > 0;
   return figureOutcome(setup, {

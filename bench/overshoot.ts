@@ -201,7 +201,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
   addRows(moat, f2b, 'stamp action starts', false);
   notes.push(
     `verdict: the "nftables (element in kernel set)" rows (moat's default banaction, served natively); the stamp-action rows are kept for comparison with earlier runs and carry no verdict`,
-    `nftables rows: \`banaction = nftables\` for both daemons (moat: native batched \`nft -f\` transactions; fail2ban: stock action.d/nftables.conf, sh + nft per ban); the ban's instant = the bench reading the address in \`nft monitor new elements\` (daemon's namespace). STRICTER than "action starts": it includes nft's own run and the monitor's delivery (lines written during the bench's own wake-up count too: at most ~1 line at 1000/s)`,
+    `nftables rows: \`banaction = nftables\` for both daemons (moat: native, one transaction line per turn to its long-running \`nft -i\`; fail2ban: stock action.d/nftables.conf, sh + nft per ban); the ban's instant = the bench reading the address in \`nft monitor new elements\` (daemon's namespace). STRICTER than "action starts": it includes nft's own run and the monitor's delivery (lines written during the bench's own wake-up count too: at most ~1 line at 1000/s)`,
     `overshoot = failure lines of the address written before the ban's instant − maxretry (${MAXRETRY}); stamp rows: the instant is the action's \`date\`; median of ${trials} trials per rate (max in details); one uncounted warm-up ban per daemon`,
     `ratio column = (fail2ban + ${MAXRETRY}) / (moat + ${MAXRETRY}): lines of the address that got through before the ban, as a quotient that stays defined at 0 overshoot`,
   );

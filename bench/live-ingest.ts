@@ -22,6 +22,8 @@
  */
 import {
   LogWriter,
+  NftElementWatcher,
+  calibrateClock,
   banLogLines,
   benchIp,
   nftElementCount,
@@ -98,7 +100,7 @@ interface IngestOutcome {
   missingVsLower: number;
   extraVsUpper: number;
   peakRssMiB: number | null;
-  burst: { addresses: number; seconds: number | null; bansPerSecond: number | null; logBansPerSecond: number | null; nftCount: number | null } | null;
+  burst: { addresses: number; seconds: number | null; timedBy: 'monitor' | 'poll' | null; bansPerSecond: number | null; logBansPerSecond: number | null; nftCount: number | null } | null;
   bannedIps: string[];
 }
 
@@ -124,29 +126,58 @@ async function waitForQuiet(d: RunningDaemon, from: number): Promise<{ capped: b
 async function burst(d: RunningDaemon, addresses: number, ipBase: number, log: (m: string) => void): Promise<IngestOutcome['burst']> {
   const before = nftElementCount(d) ?? 0;
   const bansBefore = banLogLines(d.log()).length;
-  const writer = new LogWriter(d.authLog);
+  const ips: string[] = [];
   const lines: string[] = [];
-  for (let i = 0; i < addresses; i++) for (let k = 0; k < MAXRETRY; k++) lines.push(sshdFailure(benchIp(ipBase + i), i * MAXRETRY + k));
+  for (let i = 0; i < addresses; i++) {
+    ips.push(benchIp(ipBase + i));
+    for (let k = 0; k < MAXRETRY; k++) lines.push(sshdFailure(ips[i]!, i * MAXRETRY + k));
+  }
+  // the kernel's own element events time each ban; the polled count (a full listing every ~100 ms)
+  // confirms them and is the fallback when the monitor's netlink socket dropped events
+  const monitor = await NftElementWatcher.start(d.ns);
+  const writer = new LogWriter(d.authLog);
+  calibrateClock();
+  const t0Real = realtimeMs();
   const t0 = performance.now();
   writer.write(lines);
   writer.close();
   let seconds: number | null = null;
+  let timedBy: 'monitor' | 'poll' | null = null;
   let count: number | null = before;
+  let polledAt: number | null = null;
   const limit = Math.max(30_000, (addresses / 50) * 1000);
-  while (performance.now() - t0 < limit) {
-    await sleep(100);
-    count = nftElementCount(d);
-    if (count !== null && count >= before + addresses) {
-      seconds = (performance.now() - t0) / 1000;
-      break;
+  try {
+    while (performance.now() - t0 < limit) {
+      await sleep(100);
+      if (ips.every((ip) => monitor.bans.has(ip))) {
+        seconds = (Math.max(...ips.map((ip) => monitor.bans.get(ip)!.seenMs)) - t0Real) / 1000;
+        timedBy = 'monitor';
+        count = nftElementCount(d);
+        break;
+      }
+      if (polledAt === null) {
+        count = nftElementCount(d);
+        if (count !== null && count >= before + addresses) polledAt = performance.now();
+      } else if (performance.now() - polledAt > 2000) {
+        seconds = (polledAt - t0) / 1000;
+        timedBy = 'poll';
+        break;
+      }
     }
+  } finally {
+    monitor.close();
   }
   const bans = banLogLines(d.log()).slice(bansBefore);
   const logSpan = bans.length > 1 ? (bans[bans.length - 1]!.ms - bans[0]!.ms) / 1000 : null;
-  log(`    burst of ${addresses}: ${seconds === null ? 'incomplete' : `${seconds.toFixed(2)} s to the firewall`}, ${bans.length} Ban lines`);
+  const at = (ms: number | undefined) => (ms === undefined ? '-' : ((ms - t0Real) / 1000).toFixed(2));
+  log(
+    `    burst of ${addresses}: ${seconds === null ? 'incomplete' : `${seconds.toFixed(2)} s to the firewall (timed by ${timedBy})`}, ` +
+      `${bans.length} Ban lines (first ${at(bans[0]?.ms)} s, last ${at(bans[bans.length - 1]?.ms)} s after the write)`,
+  );
   return {
     addresses,
     seconds,
+    timedBy,
     bansPerSecond: seconds ? addresses / seconds : null,
     logBansPerSecond: logSpan ? bans.length / logSpan : null,
     nftCount: count === null ? null : count - before,
@@ -291,7 +322,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
   notes.push(
     `input: ${total} lines (seed 20240105) at ${rate} lines/s in ${BATCH_MS} ms batches; ban-set estimates from the input alone: ${expected.lower.size} addresses with ≥ ${MAXRETRY} Failed …/Invalid user/maximum attempts lines, ${expected.upper.size} counting pam_unix failures too (the filter's same-sshd[pid] rules move the exact set; compare the daemons' sets with each other)`,
     `backlog PASS threshold 0.5 s (log timestamps have ms resolution; the last batch itself needs a moment)`,
-    `ban rate: moat gets a burst of fresh addresses × ${MAXRETRY} failures in one write after the live phase (bans/s = N / time until the namespace's nftables sets hold them all, polled every ~100 ms + the listing itself); fail2ban's is the rate at which it worked off its backlog after the writer stopped (Ban lines / time), i.e. its ban capacity with nftables-multiport`,
+    `ban rate: moat gets a burst of fresh addresses × ${MAXRETRY} failures in one write after the live phase (bans/s = N / time from the write until nft monitor in the daemon's namespace reported the last of the N elements; a full listing confirms the count, and is the fallback timing — polled every ~100 ms — if the monitor dropped events); fail2ban's is the rate at which it worked off its backlog after the writer stopped (Ban lines / time), i.e. its ban capacity with nftables-multiport`,
   );
   for (const o of [moat, f2b]) {
     if (o.error) continue;
@@ -299,7 +330,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
       `${o.label}: CPU self ${o.cpu!.selfS.toFixed(2)} s + children ${o.cpu!.childrenS.toFixed(2)} s over ${o.writerSeconds.toFixed(1)} s; ` +
         `${o.bansTotal} bans (${o.bansWhileWriting} while writing, ${o.bansAfterWriterStopped} after, last ${o.backlogSeconds.toFixed(1)} s after${o.backlogCapped ? `, STILL BANNING when the bench stopped waiting (${MAX_BACKLOG_WAIT_MS / 1000} s): the backlog figure is a lower bound` : ''}${o.drainBansPerSecond ? `; drain rate ${o.drainBansPerSecond.toFixed(0)} bans/s` : ''}); ` +
         `nft elements at writer stop ${o.nftAtWriterStop}, at end ${o.nftAtEnd}; ${o.missingVsLower} of the lower estimate not banned, ${o.extraVsUpper} banned outside the upper estimate; peak RSS ${o.peakRssMiB?.toFixed(0)} MiB` +
-        (o.burst ? `; burst ${o.burst.addresses}: ${o.burst.seconds?.toFixed(2) ?? 'incomplete'} s, Ban-line rate ${o.burst.logBansPerSecond?.toFixed(0) ?? '-'}/s` : ''),
+        (o.burst ? `; burst ${o.burst.addresses}: ${o.burst.seconds?.toFixed(2) ?? 'incomplete'} s (timed by ${o.burst.timedBy ?? '-'}), ${o.burst.nftCount ?? '?'} new elements, Ban-line rate ${o.burst.logBansPerSecond?.toFixed(0) ?? '-'}/s` : ''),
     );
   }
   let onlyMoat: string[] = [];

@@ -445,7 +445,7 @@ export class NftElementWatcher extends BanRecorder implements BanWatcher {
     for (const line of lines) {
       // "add element inet f2b-table addr-set-sshd { 198.18.3.7 timeout 1h expires 1h }" (one element per line,
       // but a list is parsed too)
-      const m = /^add element \S+ \S+ \S+ \{ (.*) \}$/.exec(line.trim());
+      const m = /^(?:add|create) element \S+ \S+ \S+ \{ (.*) \}$/.exec(line.trim());
       if (!m) continue;
       for (const item of m[1]!.split(',')) {
         const ip = item.trim().split(' ')[0];

@@ -133,3 +133,48 @@ test('native nftables action through the session: bans in one transaction, conne
     assert.equal(existsSync(home!), false);
   });
 });
+
+test('opsScript: fresh bans become one `create element`; rebans and unbans keep the safe add/delete/add form', () => {
+  const el = (ip: string) => nftElement(ip);
+  const script = opsScript([
+    { kind: 'ban', table: 'inet t', set: 's', element: el('192.0.2.1'), timeout: 60, fresh: true },
+    { kind: 'ban', table: 'inet t', set: 's', element: el('192.0.2.2'), timeout: 0, fresh: true },
+    { kind: 'ban', table: 'inet t', set: 's', element: el('192.0.2.3'), timeout: 60 },
+    { kind: 'unban', table: 'inet t', set: 's', element: el('192.0.2.4'), timeout: 0, fresh: true },
+  ]);
+  assert.equal(
+    script,
+    [
+      'create element inet t s { 192.0.2.1 timeout 60s, 192.0.2.2 }',
+      'add element inet t s { 192.0.2.3, 192.0.2.4 }',
+      'delete element inet t s { 192.0.2.3, 192.0.2.4 }',
+      'add element inet t s { 192.0.2.3 timeout 60s }',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('a fresh ban of an element the kernel already has: EEXIST, then the safe form refreshes its timeout', opts, async () => {
+  await withNetns('f', async (ns) => {
+    const runner = new NftRunner({ command: ['ip', 'netns', 'exec', ns.fw, 'nft'], session: true });
+    const batcher = new NftBatcher(runner);
+    try {
+      const setup = ns.execFw(['nft', 'add table inet t; add set inet t s { type ipv4_addr; flags timeout; }; add element inet t s { 192.0.2.9 timeout 30s }']);
+      assert.equal(setup.code, 0, setup.stderr);
+      const fresh = (ip: string, timeout: number) => ({ kind: 'ban' as const, table: 'inet t', set: 's', element: nftElement(ip), timeout, fresh: true });
+      const before = batcher.transactions;
+      await Promise.all([batcher.submit(fresh('192.0.2.9', 7200)), batcher.submit(fresh('192.0.2.10', 7200))]);
+      assert.equal(batcher.transactions - before, 2, 'create failed once, the safe form went through');
+      const doc = JSON.parse(ns.execFw(['nft', '-j', 'list', 'set', 'inet', 't', 's']).stdout) as { nftables: { set?: { elem?: { elem: { val: string; timeout: number } }[] } }[] };
+      const elems = doc.nftables.find((o) => o.set)!.set!.elem!;
+      assert.deepEqual(elems.map((e) => [e.elem.val, e.elem.timeout]).sort(), [['192.0.2.10', 7200], ['192.0.2.9', 7200]]);
+      // the normal case: absent elements, one transaction
+      const n = batcher.transactions;
+      await batcher.submit(fresh('192.0.2.11', 60));
+      assert.equal(batcher.transactions - n, 1);
+      assert.deepEqual(setElements(ns, 's'), ['192.0.2.10', '192.0.2.11', '192.0.2.9']);
+    } finally {
+      runner.close();
+    }
+  });
+});

@@ -88,7 +88,7 @@ export class NftAction implements JailAction {
     for (const s of allSets(this.ruleset)) this.batcher.setRepair(this.table, s.name, null);
   }
 
-  private op(kind: 'ban' | 'unban', ticket: BanTicket): NftOp {
+  private op(kind: 'ban' | 'unban', ticket: BanTicket, fresh = false): NftOp {
     const element: NftElement = nftElement(ticket.ip ?? ticket.id);
     const set = setName(this.ruleset, element.family, element.isNetwork ? 'net' : 'addr');
     let timeout = 0;
@@ -96,17 +96,18 @@ export class NftAction implements JailAction {
       // the remaining part of the ban: a restored ban keeps its original end
       timeout = Math.max(1, Math.ceil(banEnd(ticket) - this.now()));
     }
-    return { kind, table: this.table, set, element, timeout };
+    return { kind, table: this.table, set, element, timeout, fresh };
   }
 
   ban(ticket: BanTicket): Promise<void> {
-    return this.batcher.submit(this.op('ban', ticket));
+    // a restored ban's element may still be in the kernel (moatd restarted without a flush)
+    return this.batcher.submit(this.op('ban', ticket, !ticket.restored));
   }
   reban(ticket: BanTicket): Promise<void> {
-    return this.ban(ticket);
+    return this.batcher.submit(this.op('ban', ticket));
   }
   prolong(ticket: BanTicket): Promise<void> {
-    return this.ban(ticket);
+    return this.batcher.submit(this.op('ban', ticket));
   }
   unban(ticket: BanTicket): Promise<void> {
     return this.batcher.submit(this.op('unban', ticket));

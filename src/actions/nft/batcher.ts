@@ -9,6 +9,9 @@
  * Each operation is written so it succeeds whatever the kernel state is:
  *   ban   = add e; delete e; add e timeout T   (refreshes an existing element's timeout)
  *   unban = add e; delete e                    (no "No such file" when it already expired)
+ * except a `fresh` ban (new to moat, so the element is normally absent), which is tried as
+ * `create e timeout T` first: half of nft's work, and an element that is there after all
+ * fails the transaction with EEXIST, which is then run again in the safe form.
  * If a transaction fails, the repairers registered for the sets involved
  * (re-creating table/chain/sets) run once
  * and the batch is retried; if that fails too, operations are retried one by
@@ -48,6 +51,8 @@ export interface NftOp {
   element: NftElement;
   /** Seconds; 0 = no timeout. Bans only. */
   timeout: number;
+  /** A new ban (not a reban, prolongation or restore): tried as `create element` first. */
+  fresh?: boolean;
 }
 
 interface Pending {
@@ -79,6 +84,12 @@ export function nftTimeout(seconds: number): string {
   return rest ? `${days}d${rest}s` : `${days}d`;
 }
 
+const FRESH = ' fresh';
+
+function elementItem(o: NftOp): string {
+  return o.timeout > 0 ? `${o.element.text} timeout ${nftTimeout(o.timeout)}` : o.element.text;
+}
+
 /** Script text for a list of operations (used for batches and single retries). */
 export function opsScript(ops: readonly NftOp[]): string {
   const lines: string[] = [];
@@ -86,14 +97,17 @@ export function opsScript(ops: readonly NftOp[]): string {
   let group = new Map<string, NftOp[]>();
   let seen = new Set<string>();
   const emit = () => {
-    for (const list of group.values()) {
+    for (const [gk, list] of group) {
       const { table, set } = list[0]!;
+      if (gk.endsWith(FRESH)) {
+        lines.push(`create element ${table} ${set} { ${list.map(elementItem).join(', ')} }`);
+        continue;
+      }
       const all = list.map((o) => o.element.text).join(', ');
       lines.push(`add element ${table} ${set} { ${all} }`, `delete element ${table} ${set} { ${all} }`);
       const bans = list.filter((o) => o.kind === 'ban');
       if (bans.length) {
-        const items = bans.map((o) => (o.timeout > 0 ? `${o.element.text} timeout ${nftTimeout(o.timeout)}` : o.element.text));
-        lines.push(`add element ${table} ${set} { ${items.join(', ')} }`);
+        lines.push(`add element ${table} ${set} { ${bans.map(elementItem).join(', ')} }`);
       }
     }
     group = new Map();
@@ -103,7 +117,7 @@ export function opsScript(ops: readonly NftOp[]): string {
     const key = `${op.table} ${op.set} ${op.element.text}`;
     if (seen.has(key)) emit();
     seen.add(key);
-    const gk = `${op.table} ${op.set}`;
+    const gk = op.fresh && op.kind === 'ban' ? `${op.table} ${op.set}${FRESH}` : `${op.table} ${op.set}`;
     const list = group.get(gk);
     if (list) list.push(op);
     else group.set(gk, [op]);
@@ -168,8 +182,14 @@ export class NftBatcher {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    const ops = batch.map((p) => p.op);
+    let ops = batch.map((p) => p.op);
     let r = await this.apply(ops);
+    if (r.code !== 0 && ops.some((o) => o.fresh)) {
+      // an element that was there after all (EEXIST): the safe form refreshes it
+      ops = ops.map((o) => (o.fresh ? { ...o, fresh: false } : o));
+      for (let i = 0; i < batch.length; i++) batch[i]!.op = ops[i]!;
+      r = await this.apply(ops);
+    }
     if (r.code !== 0) {
       const fixes = new Set<() => Promise<void>>();
       for (const op of ops) {

@@ -178,3 +178,31 @@ test('a fresh ban of an element the kernel already has: EEXIST, then the safe fo
     }
   });
 });
+
+test('consistency check: one terse listing; an intact ruleset is left alone, a missing set is re-created (new epoch)', opts, async () => {
+  await withNetns('c', async (ns) => {
+    const runner = new NftRunner({ command: ['ip', 'netns', 'exec', ns.fw, 'nft'], session: true });
+    const epoch = { value: 0 };
+    const def = definition({}, { name: 'sshd', port: '8022', protocol: 'tcp' }, { file: '/etc/fail2ban/action.d/nftables-multiport.conf', name: 'nftables-multiport' });
+    const action = new NftAction('nftables-multiport', rulesetFromDefinition(def, 'sshd'), { jail: 'sshd', runner, epoch });
+    try {
+      await action.start();
+      await action.ban(ticket(ns.client4, { time: Date.now() / 1000, bantime: 600 }));
+      assert.equal(await action.consistencyCheck(), true);
+      assert.equal(epoch.value, 0, 'intact: no repair');
+      const table = () => ns.execFw(['nft', '-t', 'list', 'table', 'inet', 'f2b-table']).stdout;
+      const chain = /chain (\S+) \{/.exec(table())?.[1];
+      assert.ok(chain, table());
+      // the chain goes (its rules with it); the sets stay: only the listing of names can tell
+      const del = ns.execFw(['nft', `flush chain inet f2b-table ${chain}; delete chain inet f2b-table ${chain}`]);
+      assert.equal(del.code, 0, del.stderr);
+      assert.equal(await ns.connect(ns.fw4), 'ok');
+      assert.equal(await action.consistencyCheck(), true);
+      assert.equal(epoch.value, 1, 'repaired');
+      assert.match(table(), new RegExp(`chain ${chain} \\{`));
+      await action.stop();
+    } finally {
+      runner.close();
+    }
+  });
+});

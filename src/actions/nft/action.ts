@@ -125,14 +125,15 @@ export class NftAction implements JailAction {
   /** Checks chain and sets exist; re-creates them (new ban epoch) when not. */
   async consistencyCheck(beforeRepair?: () => boolean): Promise<boolean> {
     if (!this.started) return true;
-    const ok = await this.ctx.runner.exclusive(async () => {
-      const chain = await this.ctx.runner.jsonNow(['list', 'chain', ...this.table.split(' '), this.ruleset.chain]);
-      if (!chain) return false;
-      for (const s of allSets(this.ruleset)) {
-        if (!(await this.ctx.runner.jsonNow(['list', 'set', ...this.table.split(' '), s.name]))) return false;
-      }
-      return true;
-    });
+    // one terse listing (-t: no elements; this runs while an attack goes on, with big sets)
+    const doc = await this.ctx.runner.json(['-t', 'list', 'table', ...this.table.split(' ')]);
+    const names = new Set<string>();
+    for (const o of doc ?? []) {
+      const x = o as { chain?: { name: string }; set?: { name: string } };
+      if (x.chain) names.add(`chain ${x.chain.name}`);
+      if (x.set) names.add(`set ${x.set.name}`);
+    }
+    const ok = names.has(`chain ${this.ruleset.chain}`) && allSets(this.ruleset).every((s) => names.has(`set ${s.name}`));
     if (ok) return true;
     if (beforeRepair && !beforeRepair()) return false;
     this.ctx.logger?.('error', 'Invariant check failed. Trying to restore a sane environment');

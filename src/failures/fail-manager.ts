@@ -134,8 +134,11 @@ export class FailManager {
       this.#adjustTime(ticket, failure.time);
       ticket.retry += count;
       ticket.failures += attempts;
-      ticket.matches = this.#keepMatches(ticket.matches.concat(failure.matches));
-      Object.assign(ticket.data, failure.data);
+      // in place: the ticket owns its list (a banned ticket leaves the manager before it is shared)
+      const kept = ticket.matches;
+      for (const m of failure.matches) kept.push(m);
+      if (kept.length > this.maxMatches) kept.splice(0, kept.length - Math.max(0, this.maxMatches));
+      for (const k in failure.data) ticket.data[k] = failure.data[k];
       if (failure.ip !== null) ticket.ip = failure.ip;
       if (failure.family !== null) ticket.family = failure.family;
     } else {

@@ -66,7 +66,7 @@ export interface FileSourceOptions {
   maxLineBytes?: number;
   /** Bytes read per pread. Default 64 KiB. */
   readChunkBytes?: number;
-  /** Bytes read per event-loop turn before yielding (big initial reads). Default 4 MiB. */
+  /** Bytes read per file and event-loop turn before yielding (big writes, catch-up). Default 256 KiB. */
   turnBudgetBytes?: number;
   /** How long a rotated-away file keeps being read after the new one appeared, ms. Default 5000. */
   rotationGraceMs?: number;
@@ -104,6 +104,12 @@ interface GlobEntry {
   glob: CompiledGlob;
   start: 'head' | 'tail';
 }
+
+/**
+ * Bytes read per file and event-loop turn (~2,500 sshd lines, ~20–30 ms): between turns the bans of
+ * the last one go to nft (on the other core) and the control socket answers, during a big write.
+ */
+const DEFAULT_TURN_BUDGET = 256 * 1024;
 
 export class FileSource {
   readonly requestedBackend: FileBackendName;
@@ -394,7 +400,7 @@ export class FileSource {
 
   #check(f: LogFile): void {
     if (!this.#running || !this.#files.has(f.path)) return;
-    const more = f.check(this.#opts.turnBudgetBytes ?? 4 * 1024 * 1024);
+    const more = f.check(this.#opts.turnBudgetBytes ?? DEFAULT_TURN_BUDGET);
     if (more) {
       this.#pendingContinue.add(f);
       this.#scheduleContinue();

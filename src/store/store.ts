@@ -144,6 +144,19 @@ function isCorruptionError(err: unknown): boolean {
 }
 
 /** Turns any non-string JSON-unfriendly value into text, as fail2ban does (a set becomes "['a', 'b']"). */
+/** JSON of a ticket's data; the replacer (a call per value) only when a value needs it. */
+function dataJson(data: Record<string, unknown>): Buffer {
+  let plain = true;
+  for (const k in data) {
+    const v = data[k];
+    if (v instanceof Set || typeof v === 'bigint' || (v !== null && typeof v === 'object' && !Array.isArray(v))) {
+      plain = false;
+      break;
+    }
+  }
+  return Buffer.from(plain ? JSON.stringify(data) : JSON.stringify(data, jsonReplacer), 'utf8');
+}
+
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Set) return `[${[...value].map((v) => `'${String(v)}'`).join(', ')}]`;
   if (typeof value === 'bigint') return value.toString();
@@ -290,9 +303,9 @@ export class Store {
   #writeBehindMs: number | null;
   #flushTimer: NodeJS.Timeout | null = null;
   /**
-   * Write-behind delay: writeBehindMs, or 10× the last flush's duration (at most 10× writeBehindMs),
-   * so writing takes at most ~10% of the time: a backlog (journal catch-up) gets fewer, bigger
-   * flushes in which each changed failure ticket is written once.
+   * Write-behind delay: writeBehindMs, or 25× the last flush's duration (at most 10× writeBehindMs),
+   * so writing takes at most ~4% of the time: heavy traffic or a backlog (journal catch-up) gets
+   * fewer, bigger flushes, in which each changed failure ticket and each B-tree page is written once.
    */
   #flushDelayMs = 0;
   #checkpointer: BackgroundCheckpointer | null = null;
@@ -439,7 +452,7 @@ export class Store {
     if (matches.length) data.matches = matches;
     else delete data.matches;
     data.failures = t.failures;
-    const json = Buffer.from(JSON.stringify(data, jsonReplacer), 'utf8');
+    const json = dataJson(data);
     return [t.id, Math.round(t.time), t.bantime, t.banCount, json];
   }
 
@@ -745,7 +758,7 @@ export class Store {
           for (const t of ch.upsert) {
             // matches capped like a ban row's (dbmaxmatches): a huge maxretry must not make every flush rewrite them all
             const data: Record<string, unknown> = { ...t.data, matches: lastN(t.matches, this.#dbMaxMatches) };
-            const json = Buffer.from(JSON.stringify(data, jsonReplacer), 'utf8');
+            const json = dataJson(data);
             s.upsertFailure.run(jail, t.id, t.ip, t.family, t.firstTime, t.lastTime, t.retry, t.failures, json);
           }
         }
@@ -758,7 +771,7 @@ export class Store {
     this.#pendingCursors.clear();
     if (this.#writeBehindMs !== null) {
       const base = this.#writeBehindMs;
-      this.#flushDelayMs = Math.min(10 * base, Math.max(base, Math.round(10 * (performance.now() - started))));
+      this.#flushDelayMs = Math.min(10 * base, Math.max(base, Math.round(25 * (performance.now() - started))));
     }
   }
 

@@ -107,6 +107,14 @@ export class ProtocolError extends MoatError {
   }
 }
 
+/** Bad command line of `moat` or `moat regex` (unknown option, missing value...). */
+export class UsageError extends MoatError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('MOAT_ERR_USAGE', message);
+  }
+}
+
 /** Invalid argument to a command (bad IP, bad option value...). */
 export class InvalidArgumentError extends MoatError {
   override name = 'InvalidArgumentError';

@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseReference, readFilter, type FilterDefinition } from '../config/index.ts';
-import { MoatError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import type { LineTriple } from '../filter/failure.ts';
 import { Filter, type FilterMatch, type LineHint } from '../filter/filter.ts';
 import { defaultConfigDir, MOAT_VERSION } from '../version.ts';
@@ -68,12 +68,6 @@ const stdio: RegexOutput = {
   write: (s) => process.stdout.write(s),
   error: (s) => process.stderr.write(s),
 };
-
-class UsageError extends MoatError {
-  constructor(message: string) {
-    super('MOAT_ERR_USAGE', message);
-  }
-}
 
 function parseNow(text: string): number {
   if (/^-?\d+(?:\.\d+)?$/.test(text)) return Number(text);

@@ -3,7 +3,7 @@
  * the first word that is not an option starts the command (so `set sshd addfailregex -x`
  * keeps its `-x`). Short options can be bundled (`-vvx`) and take values attached or next.
  */
-import { MoatError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 export const DEFAULT_SOCKET = '/run/moat/moat.sock';
 
@@ -31,12 +31,8 @@ export interface ClientOptions {
   command: string[];
 }
 
-export class UsageError extends MoatError {
-  override name = 'UsageError';
-  constructor(message: string) {
-    super('MOAT_ERR_USAGE', message);
-  }
-}
+// defined with the other typed errors; re-exported for the client's callers
+export { UsageError };
 
 /** Short options; true = takes a value. */
 const SHORT: Record<string, boolean> = {

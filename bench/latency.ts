@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import {
   ActionFloor,
   LogWriter,
-  startBanWatcher,
+  withWatchedDaemon,
   NftFloor,
   banLogLines,
   benchIp,
@@ -31,8 +31,6 @@ import {
   setupDaemonBench,
   sleep,
   sshdFailure,
-  startDaemon,
-  type BanWatcher,
   type DaemonSpec,
   type DaemonTools,
 } from './lib/daemons.ts';
@@ -70,20 +68,11 @@ function summarise(label: string, signal: BanSignal, actionMs: number[], seenMs:
 }
 
 async function measureDaemon(spec: DaemonSpec, signal: BanSignal, tools: DaemonTools, trials: number, ipBase: number, floor: { sample(): Promise<number | null> }, log: (m: string) => void): Promise<Latencies> {
-  const d = await startDaemon(spec, tools);
-  let watcher: BanWatcher;
-  try {
-    watcher = await startBanWatcher(signal, d);
-  } catch (e) {
-    await d.stop();
-    throw e;
-  }
-  const writer = new LogWriter(d.authLog);
-  const action: number[] = [];
-  const seen: number[] = [];
-  const t0s = new Map<string, number>();
-  let missed = 0;
-  try {
+  return withWatchedDaemon(spec, tools, signal, async (d, watcher, writer) => {
+    const action: number[] = [];
+    const seen: number[] = [];
+    const t0s = new Map<string, number>();
+    let missed = 0;
     log(`  ${spec.label}: ready after ${(d.startMs / 1000).toFixed(1)} s; ${trials} trials (+${WARMUP_TRIALS} warm-up)`);
     for (let i = 0; i < trials + WARMUP_TRIALS; i++) {
       const ip = benchIp(ipBase + i);
@@ -110,11 +99,7 @@ async function measureDaemon(spec: DaemonSpec, signal: BanSignal, tools: DaemonT
       .filter((b) => t0s.has(b.ip))
       .map((b) => b.ms + 0.5 - t0s.get(b.ip)!);
     return summarise(spec.label, signal, action, seen, missed, d.startMs, null, decision);
-  } finally {
-    watcher.close();
-    writer.close();
-    await d.stop();
-  }
+  });
 }
 
 /** The bench's own inotify wake-up: fs.watch on a file, append a line, time to the event. */

@@ -15,7 +15,7 @@
 import {
   ActionFloor,
   LogWriter,
-  startBanWatcher,
+  withWatchedDaemon,
   NftFloor,
   benchIp,
   calibrateClock,
@@ -24,7 +24,6 @@ import {
   setupDaemonBench,
   sleep,
   sshdFailure,
-  startDaemon,
   type BanWatcher,
   type DaemonSpec,
   type DaemonTools,
@@ -109,16 +108,7 @@ async function measureDaemon(
   log: (m: string) => void,
 ): Promise<DaemonOutcome> {
   const out: DaemonOutcome = { label: spec.label, signal, trials: [], perRate: {}, error: null };
-  const d = await startDaemon(spec, tools);
-  let watcher: BanWatcher;
-  try {
-    watcher = await startBanWatcher(signal, d);
-  } catch (e) {
-    await d.stop();
-    throw e;
-  }
-  const writer = new LogWriter(d.authLog);
-  try {
+  return withWatchedDaemon(spec, tools, signal, async (d, watcher, writer) => {
     // One warm-up ban (first action run, lazy initialisation), not counted.
     await runTrial(watcher, writer, benchIp(ipBase), 100, 0);
     await sleep(300);
@@ -137,12 +127,8 @@ async function measureDaemon(
       out.perRate[rate] = { median: percentile(o, 50), max: percentile(o, 100), unbanned: trials - o.length };
       log(`  ${spec.label} @ ${rate}/s: overshoot ${o.join(' ')}`);
     }
-  } finally {
-    watcher.close();
-    writer.close();
-    await d.stop();
-  }
-  return out;
+    return out;
+  });
 }
 
 async function run(opts: BenchOptions): Promise<FigureOutcome> {

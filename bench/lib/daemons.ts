@@ -380,8 +380,36 @@ export interface BanWatcher {
 }
 
 /** The watcher of a trial's ban signal: the stamp action's file, or nft's element events in the daemon's namespace. */
-export function startBanWatcher(signal: 'stamp' | 'nft', daemon: { bansFile: string; ns: string }): Promise<BanWatcher> {
+function startBanWatcher(signal: 'stamp' | 'nft', daemon: { bansFile: string; ns: string }): Promise<BanWatcher> {
   return signal === 'stamp' ? Promise.resolve(new BanStampWatcher(daemon.bansFile)) : NftElementWatcher.start(daemon.ns);
+}
+
+/**
+ * A trial run: starts the daemon, the watcher of its ban signal and a writer on its log, runs `fn`,
+ * and stops all three whatever happens.
+ */
+export async function withWatchedDaemon<T>(
+  spec: DaemonSpec,
+  tools: DaemonTools,
+  signal: 'stamp' | 'nft',
+  fn: (d: RunningDaemon, watcher: BanWatcher, writer: LogWriter) => Promise<T>,
+): Promise<T> {
+  const d = await startDaemon(spec, tools);
+  let watcher: BanWatcher;
+  try {
+    watcher = await startBanWatcher(signal, d);
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
+  const writer = new LogWriter(d.authLog);
+  try {
+    return await fn(d, watcher, writer);
+  } finally {
+    watcher.close();
+    writer.close();
+    await d.stop();
+  }
 }
 
 const PROBE_TABLE = 'moatbench-probe';

@@ -498,7 +498,7 @@ export class Jail {
       if (nft && committed && !(await committed) && !this.#restoreStopped) await this.#banOneByOne(nft);
     })();
     this.#track(work);
-    const perTicket = this.actions.some((a) => a !== nft && !a.norestored && !(a instanceof NftAction) && !banIsEmpty(a));
+    const perTicket = this.actions.some((a) => a !== nft && !a.norestored && !(a instanceof NftAction) && !runsNothing(a, 'actionban'));
     return perTicket ? (committed ?? Promise.resolve()) : work;
   }
 
@@ -515,7 +515,7 @@ export class Jail {
             await Promise.allSettled(tickets.map((t) => this.#banWith(a, t)));
           }),
         );
-      } else if (banIsEmpty(a)) {
+      } else if (runsNothing(a, 'actionban')) {
         // nothing runs per ticket: one ticket per family keeps the action's state (start on demand, has bans)
         const seen = new Set<string | null>();
         for (const t of tickets) {
@@ -595,7 +595,7 @@ export class Jail {
         continue;
       }
       // nothing runs per ticket (and an unban keeps no state): no promise per ticket for a million bans
-      if (a instanceof CommandAction && !(a.definition.commands.actionunban ?? '').trim()) continue;
+      if (runsNothing(a, 'actionunban')) continue;
       for (const t of tickets) {
         this.#track(
           a.unban(t).catch((e) =>
@@ -727,9 +727,9 @@ const RESTORE_PAGE = 2000;
 /** Restored bans handed to the batcher per page when the one-transaction restore failed. */
 const RESTORE_FALLBACK_PAGE = 10_000;
 
-/** A shell action whose ban command is empty: banning runs nothing (only its start on demand and state). */
-function banIsEmpty(a: JailAction): boolean {
-  return a instanceof CommandAction && !(a.definition.commands.actionban ?? '').trim();
+/** A shell action whose `op` command is empty: it runs nothing per ticket (a ban still starts it on demand). */
+function runsNothing(a: JailAction, op: 'actionban' | 'actionunban'): boolean {
+  return a instanceof CommandAction && !(a.definition.commands[op] ?? '').trim();
 }
 
 function subjectOf(f: Failure) {

@@ -27,7 +27,7 @@ import type { BanTicket } from '../bans/ticket.ts';
 import type { FailTicket } from '../failures/fail-manager.ts';
 import type { Family } from '../net/ip.ts';
 import { CREATE_SCHEMA, MOAT_TABLES, SCHEMA_VERSION } from './schema.ts';
-import { BackgroundCheckpointer } from './checkpointer.ts';
+import { BackgroundCheckpointer, type CheckpointerOptions } from './checkpointer.ts';
 
 type Db = Database.Database;
 
@@ -143,7 +143,6 @@ function isCorruptionError(err: unknown): boolean {
   return code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
 }
 
-/** Turns any non-string JSON-unfriendly value into text, as fail2ban does (a set becomes "['a', 'b']"). */
 /** JSON of a ticket's data; the replacer (a call per value) only when a value needs it. */
 function dataJson(data: Record<string, unknown>): Buffer {
   let plain = true;
@@ -157,6 +156,7 @@ function dataJson(data: Record<string, unknown>): Buffer {
   return Buffer.from(plain ? JSON.stringify(data) : JSON.stringify(data, jsonReplacer), 'utf8');
 }
 
+/** Turns any non-string JSON-unfriendly value into text, as fail2ban does (a set becomes "['a', 'b']"). */
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Set) return `[${[...value].map((v) => `'${String(v)}'`).join(', ')}]`;
   if (typeof value === 'bigint') return value.toString();
@@ -308,6 +308,8 @@ export class Store {
    * fewer, bigger flushes, in which each changed failure ticket and each B-tree page is written once.
    */
   #flushDelayMs = 0;
+  /** How to start the WAL checkpoint worker (null: SQLite checkpoints inside commits). */
+  #checkpointOpts: CheckpointerOptions | null = null;
   #checkpointer: BackgroundCheckpointer | null = null;
   #failureTrackers = new Map<string, FailureTracker>();
   #lastFlush: number;
@@ -329,16 +331,24 @@ export class Store {
     this.#stmt = this.prepareStatements();
     if (opts.backgroundCheckpointMs && file !== ':memory:') {
       db.pragma('wal_autocheckpoint = 0');
-      this.#checkpointMs = opts.backgroundCheckpointMs;
-      this.#checkpointIdleTicks = opts.backgroundCheckpointIdleTicks;
-      this.#synchronous = opts.synchronous;
       // the worker starts with the first flush that writes something: an idle daemon has none
+      this.#checkpointOpts = {
+        file,
+        intervalMs: opts.backgroundCheckpointMs,
+        ...(opts.backgroundCheckpointIdleTicks ? { idleTicks: opts.backgroundCheckpointIdleTicks } : {}),
+        ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+        onError: (m) => this.#log('error', `Database '${file}': ${m}`),
+        onIdle: () => (this.#checkpointer = null),
+        onLost: () => {
+          // without the worker the WAL would grow without bound
+          this.#log('warning', `Database '${file}': checkpoint worker ended; checkpoints run in commits again`);
+          this.#checkpointOpts = null;
+          this.#checkpointer = null;
+          if (!this.#closed) this.#db.pragma('wal_autocheckpoint = 1000');
+        },
+      };
     }
   }
-
-  #checkpointMs = 0;
-  #checkpointIdleTicks: number | undefined;
-  #synchronous: StoreOptions['synchronous'];
 
   /** True while a checkpoint worker runs (tests). */
   get checkpointing(): boolean {
@@ -347,23 +357,13 @@ export class Store {
 
   /** Starts the checkpoint worker when there is none (it ends itself when nothing is written). */
   #ensureCheckpointer(): void {
-    if (!this.#checkpointMs || this.#checkpointer || this.#closed) return;
-    const file = this.file;
-    this.#checkpointer = new BackgroundCheckpointer({
-      file,
-      intervalMs: this.#checkpointMs,
-      ...(this.#checkpointIdleTicks ? { idleTicks: this.#checkpointIdleTicks } : {}),
-      ...(this.#synchronous ? { synchronous: this.#synchronous } : {}),
-      onError: (m) => this.#log('error', `Database '${file}': ${m}`),
-      onIdle: () => (this.#checkpointer = null),
-      onLost: () => {
-        // without the worker the WAL would grow without bound
-        this.#log('warning', `Database '${file}': checkpoint worker ended; checkpoints run in commits again`);
-        this.#checkpointMs = 0;
-        this.#checkpointer = null;
-        if (!this.#closed) this.#db.pragma('wal_autocheckpoint = 1000');
-      },
-    });
+    if (!this.#checkpointOpts || this.#checkpointer || this.#closed) return;
+    this.#checkpointer = new BackgroundCheckpointer(this.#checkpointOpts);
+  }
+
+  /** Write-behind calls buffer instead of writing: a closed store must refuse them now, not at the next flush. */
+  #assertOpen(what: string): void {
+    this.#guard(what, () => {});
   }
 
   /**
@@ -465,7 +465,7 @@ export class Store {
   addBans(tickets: readonly BanTicket[]): void {
     if (!tickets.length) return;
     if (this.#writeBehindMs !== null) {
-      this.#guard('add ban', () => {}); // a closed store refuses now, not at the next flush
+      this.#assertOpen('add ban');
       for (const t of tickets) this.#pendingBans.push(t);
       this.#scheduleFlush();
       return;
@@ -496,7 +496,7 @@ export class Store {
   /** Sets the latest ban's duration (prolongation of an active ban; write-behind: with the next flush). */
   setBanTime(jail: string, ip: string, bantime: number): void {
     if (this.#writeBehindMs !== null) {
-      this.#guard('set ban time', () => {});
+      this.#assertOpen('set ban time');
       // every failure of a banned address prolongs: one write per flush, not one commit per line
       this.#pendingBanTimes.set(`${jail}\0${ip}`, { jail, ip, bantime });
       this.#scheduleFlush();
@@ -717,14 +717,14 @@ export class Store {
     if (this.#failureTrackers.get(jail) === tracker) this.#failureTrackers.delete(jail);
   }
 
-  /** Number of buffered positions/cursors/failure changes not yet written. */
+  /** Number of buffered bans/prolongations/positions/cursors/failure changes not yet written. */
   get pendingWrites(): number {
     let n = this.#pendingPositions.size + this.#pendingCursors.size + this.#pendingBans.length + this.#pendingBanTimes.size;
     for (const t of this.#failureTrackers.values()) n += t.pendingChanges;
     return n;
   }
 
-  /** Writes buffered log positions, journal cursors and failure changes in one transaction. */
+  /** Writes buffered bans and prolongations, log positions, journal cursors and failure changes in one transaction. */
   flush(): void {
     this.#lastFlush = this.#now();
     if (this.#flushTimer) {
@@ -765,10 +765,10 @@ export class Store {
       })();
     });
     if (bans.length) this.#pendingBans = [];
-    this.#ensureCheckpointer();
     this.#pendingBanTimes.clear();
     this.#pendingPositions.clear();
     this.#pendingCursors.clear();
+    this.#ensureCheckpointer();
     if (this.#writeBehindMs !== null) {
       const base = this.#writeBehindMs;
       this.#flushDelayMs = Math.min(10 * base, Math.max(base, Math.round(25 * (performance.now() - started))));

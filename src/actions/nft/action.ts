@@ -6,10 +6,9 @@
  */
 import type { BanTicket } from '../../bans/ticket.ts';
 import type { BanEndPage } from '../../store/store.ts';
-import { ipv6Words, isCanonicalIPv4, isMappedIpv4Words } from '../../net/ip.ts';
 import { banEnd } from '../../bans/ticket.ts';
 import type { ActionLogger, BanEpoch, JailAction } from '../action.ts';
-import { NftBatcher, nftElement, nftTimeout, type NftElement, type NftOp } from './batcher.ts';
+import { NftBatcher, nftElement, nftTimeout, plainAddressFamily, type NftElement, type NftOp } from './batcher.ts';
 import { allSets, flushScript, setName, setupScript, teardownScript, type NftRuleset } from './ruleset.ts';
 import { assertNftOk, NftRunner } from './runner.ts';
 
@@ -191,22 +190,16 @@ export class NftAction implements JailAction {
       return line;
     };
     /** The statements of one page (each set's buffer written when it reached RESTORE_CHUNK). */
-    const words = new Uint16Array(8);
     const add = (page: BanEndPage): string => {
       let out = '';
       const { ids, ends } = page;
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         let kind: number;
-        let text: string;
-        if (isCanonicalIPv4(id)) {
-          kind = 0;
-          text = id;
-        } else if (ipv6Words(id, words) && !isMappedIpv4Words(words)) {
-          // plain IPv6 text (hex digits and colons only): nft takes it as it is
-          kind = 2;
-          text = id;
-        } else {
+        let text = id;
+        const plain = plainAddressFamily(id);
+        if (plain) kind = plain === 'inet4' ? 0 : 2;
+        else {
           let el: NftElement;
           try {
             el = nftElement(id);

@@ -61,12 +61,18 @@ export class FailManager {
   #total = 0;
   /** IDs whose ticket changed or went away since the last drainChanges (null: not tracking). */
   #changed: Set<string> | null;
+  /**
+   * IDs of tickets opened since the last drainChanges that have no row in the store: when such a
+   * ticket goes away (banned after a quick burst of failures) there is nothing to write or delete.
+   */
+  #unwritten: Set<string> | null;
 
   constructor(opts: FailManagerOptions = {}) {
     this.maxRetry = opts.maxRetry ?? 3;
     this.findTime = opts.findTime ?? 600;
     this.maxMatches = opts.maxMatches ?? 5;
     this.#changed = opts.trackChanges ? new Set() : null;
+    this.#unwritten = opts.trackChanges ? new Set() : null;
   }
 
   /** Number of changed IDs not yet drained. */
@@ -85,6 +91,7 @@ export class FailManager {
         else remove.push(id);
       }
       this.#changed.clear();
+      this.#unwritten!.clear();
     }
     return { upsert, remove };
   }
@@ -137,8 +144,10 @@ export class FailManager {
       // in place: the ticket owns its list (a banned ticket leaves the manager before it is shared)
       const kept = ticket.matches;
       for (const m of failure.matches) kept.push(m);
-      if (kept.length > this.maxMatches) kept.splice(0, kept.length - Math.max(0, this.maxMatches));
-      for (const k in failure.data) ticket.data[k] = failure.data[k];
+      const over = kept.length - Math.max(0, this.maxMatches);
+      if (over === 1) kept.shift(); // the usual case: no array of removed items
+      else if (over > 0) kept.splice(0, over);
+      Object.assign(ticket.data, failure.data);
       if (failure.ip !== null) ticket.ip = failure.ip;
       if (failure.family !== null) ticket.family = failure.family;
     } else {
@@ -154,6 +163,8 @@ export class FailManager {
         data: { ...failure.data },
       };
       this.#tickets.set(failure.id, ticket);
+      // an ID with a pending change may be a stored row waiting for its delete: not "unwritten"
+      if (this.#changed && !this.#changed.has(ticket.id)) this.#unwritten!.add(ticket.id);
     }
     this.#total += 1;
     this.#changed?.add(ticket.id);
@@ -199,8 +210,15 @@ export class FailManager {
 
   #checkBan(ticket: FailTicket): AddFailureResult {
     const banReady = ticket.retry >= this.maxRetry;
-    if (banReady) this.#tickets.delete(ticket.id);
+    if (banReady) this.#forget(ticket.id);
     return { ticket, retry: ticket.retry, banReady };
+  }
+
+  /** Removes a ticket; the store deletes its row, unless it never had one. */
+  #forget(id: string): void {
+    this.#tickets.delete(id);
+    if (this.#unwritten?.delete(id)) this.#changed!.delete(id);
+    else this.#changed?.add(id);
   }
 
   /** Drops tickets whose last failure is findtime or more before `now`. Returns how many. */
@@ -209,8 +227,7 @@ export class FailManager {
     let removed = 0;
     for (const [id, t] of this.#tickets) {
       if (t.lastTime <= limit) {
-        this.#tickets.delete(id);
-        this.#changed?.add(id);
+        this.#forget(id);
         removed++;
       }
     }

@@ -292,7 +292,13 @@ export class Jail {
   processJournal(entries: JournalLine[], ctx: SourceContext): void {
     if (this.idle) return;
     this.filter.inOperation = ctx.mode === 'operation';
-    for (const e of entries) this.#processLine(e.text, { time: e.time, dateText: e.dateText + ' ' });
+    // one date record for the whole batch: the filter copies what it needs from it
+    const given = { time: 0, dateText: '' };
+    for (const e of entries) {
+      given.time = e.time;
+      given.dateText = e.datePart;
+      this.#processLine(e.text, given);
+    }
     this.#maybeCleanup(entries.length);
   }
 

@@ -22,15 +22,20 @@ export interface JournalLine {
    * the microseconds are 0); fail2ban uses it plus a space as the date part.
    */
   dateText: string;
+  /** `dateText` and one space: the date part of fail2ban's line triple. */
+  datePart: string;
   cursor: string;
 }
 
-/** Fields the formatter reads: the export parser can skip every other one. */
-export const JOURNAL_LINE_FIELDS: ReadonlySet<string> = new Set([
+/**
+ * Fields the formatter reads (the parsers skip every other one), in the slot order of
+ * `JournalLineReader`. Their names all differ in length, which the reader uses.
+ */
+export const JOURNAL_FIELD_NAMES = [
   '__CURSOR',
   '__REALTIME_TIMESTAMP',
-  '__MONOTONIC_TIMESTAMP',
   '_SOURCE_REALTIME_TIMESTAMP',
+  '__MONOTONIC_TIMESTAMP',
   '_SOURCE_MONOTONIC_TIMESTAMP',
   '_HOSTNAME',
   'SYSLOG_IDENTIFIER',
@@ -38,52 +43,106 @@ export const JOURNAL_LINE_FIELDS: ReadonlySet<string> = new Set([
   'SYSLOG_PID',
   '_PID',
   'MESSAGE',
-]);
+] as const;
+
+export const JOURNAL_LINE_FIELDS: ReadonlySet<string> = new Set(JOURNAL_FIELD_NAMES);
+
+/**
+ * What a line is built from: the first value of each field (MESSAGE: all values joined with
+ * spaces), timestamps as microseconds (undefined: missing or not a plain number).
+ */
+export interface JournalFields {
+  cursor: string | undefined;
+  realtime: number | undefined;
+  sourceRealtime: number | undefined;
+  monotonic: number | undefined;
+  sourceMonotonic: number | undefined;
+  hostname: string | undefined;
+  identifier: string | undefined;
+  comm: string | undefined;
+  syslogPid: string | undefined;
+  pid: string | undefined;
+  message: string | undefined;
+}
 
 /** Builds the line for one entry; null when it has no usable timestamp or cursor. */
 export function formatJournalEntry(entry: JournalEntry): JournalLine | null {
-  const cursor = firstValue(entry, '__CURSOR');
-  const micros = parseMicros(firstValue(entry, '_SOURCE_REALTIME_TIMESTAMP')) ?? parseMicros(firstValue(entry, '__REALTIME_TIMESTAMP'));
+  const message = entry.MESSAGE;
+  return buildJournalLine({
+    cursor: firstValue(entry, '__CURSOR'),
+    realtime: parseMicros(firstValue(entry, '__REALTIME_TIMESTAMP')),
+    sourceRealtime: parseMicros(firstValue(entry, '_SOURCE_REALTIME_TIMESTAMP')),
+    monotonic: parseMicros(firstValue(entry, '__MONOTONIC_TIMESTAMP')),
+    sourceMonotonic: parseMicros(firstValue(entry, '_SOURCE_MONOTONIC_TIMESTAMP')),
+    hostname: firstValue(entry, '_HOSTNAME'),
+    identifier: firstValue(entry, 'SYSLOG_IDENTIFIER'),
+    comm: firstValue(entry, '_COMM'),
+    syslogPid: firstValue(entry, 'SYSLOG_PID'),
+    pid: firstValue(entry, '_PID'),
+    message: Array.isArray(message) ? message.join(' ') : message,
+  });
+}
+
+/** The line for one entry's fields (shared by `formatJournalEntry` and the follower's `JournalLineReader`). */
+export function buildJournalLine(f: JournalFields): JournalLine | null {
+  const cursor = f.cursor;
+  const micros = f.sourceRealtime ?? f.realtime;
   if (cursor === undefined || micros === undefined) return null;
 
-  const parts: string[] = [];
-  const host = firstValue(entry, '_HOSTNAME');
-  if (host) parts.push(host);
-  const ident = firstValue(entry, 'SYSLOG_IDENTIFIER') || firstValue(entry, '_COMM');
+  let text = f.hostname ? f.hostname : '';
+  const ident = f.identifier || f.comm;
   if (ident) {
     let tag = ident;
-    const pid = firstValue(entry, 'SYSLOG_PID') || firstValue(entry, '_PID');
+    const pid = f.syslogPid || f.pid;
     if (pid) tag += `[${formatPid(pid)}]`;
     tag += ':';
-    parts.push(tag);
+    text = text ? `${text} ${tag}` : tag;
     if (tag === 'kernel:') {
-      const mono =
-        parseMicros(firstValue(entry, '_SOURCE_MONOTONIC_TIMESTAMP')) ?? parseMicros(firstValue(entry, '__MONOTONIC_TIMESTAMP'));
-      if (mono !== undefined) parts.push(`[${formatSeconds(mono).padStart(12)}]`);
+      const mono = f.sourceMonotonic ?? f.monotonic;
+      if (mono !== undefined) text += ` [${formatSeconds(mono).padStart(12)}]`;
     }
   }
-  const message = entry.MESSAGE;
-  parts.push(Array.isArray(message) ? message.join(' ') : (message ?? ''));
+  const message = f.message ?? '';
+  text = text ? `${text} ${message}` : message;
+  const date = localDate(micros);
   return {
-    text: parts.join(' ').replace(/\n/g, '\\n'),
+    // a text-form value cannot hold a newline: only binary-form values need the escape
+    text: text.includes('\n') ? text.replace(/\n/g, '\\n') : text,
     time: micros / 1e6,
-    dateText: isoLocal(micros),
+    dateText: date.text,
+    datePart: date.part,
     cursor,
   };
 }
 
-function parseMicros(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+/** Microseconds from a field value of digits only (journald writes them so); undefined otherwise. */
+export function parseMicros(v: string | undefined): number | undefined {
+  if (v === undefined || v.length === 0) return undefined;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
   return Number(v);
 }
 
 /** `%i` of Python's `int(v, 0)`, or the value as it is when that fails (fail2ban's fallback). */
 function formatPid(v: string): string {
+  // the usual case, a plain decimal without a leading zero, is its own answer
+  if (isPlainDecimal(v)) return v;
   const s = v.trim();
   const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)$/.exec(s);
   if (!m) return v;
   const n = BigInt(m[2]!.replace(/_/g, '')); // BigInt reads 0x/0o/0b prefixes like int(v, 0)
   return `${m[1] === '-' && n !== 0n ? '-' : ''}${n}`;
+}
+
+function isPlainDecimal(v: string): boolean {
+  if (v.length === 0 || v.length > 15 || (v.charCodeAt(0) === 0x30 && v.length > 1)) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** `%.6f` of microseconds as seconds, exact for integer microseconds. */
@@ -94,12 +153,28 @@ function formatSeconds(micros: number): string {
 
 /** Python `datetime.fromtimestamp(t).isoformat()` in the process time zone. */
 export function isoLocal(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const base =
-    `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T` +
-    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  const frac = micros % 1e6;
-  return frac ? `${base}.${String(frac).padStart(6, '0')}` : base;
+  return localDate(micros).text;
+}
+
+/** The last second formatted: journal entries come in time order, many in the same second. */
+let lastSecond = NaN;
+let lastBase = '';
+let lastWhole = { text: '', part: ' ' };
+
+/** `isoLocal` text and the date part of the line triple (text + one space), cached per second. */
+function localDate(micros: number): { text: string; part: string } {
+  const second = Math.floor(micros / 1e6);
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000);
+    const p = (n: number, w = 2) => String(n).padStart(w, '0');
+    lastBase =
+      `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T` +
+      `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    lastWhole = { text: lastBase, part: `${lastBase} ` };
+    lastSecond = second;
+  }
+  const frac = micros - second * 1e6;
+  if (!frac) return lastWhole;
+  const text = `${lastBase}.${String(frac).padStart(6, '0')}`;
+  return { text, part: `${text} ` };
 }

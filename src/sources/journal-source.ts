@@ -23,7 +23,8 @@ import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { ConfigValueError } from '../errors.ts';
 import { createLineDecoder } from './encoding.ts';
 import { ExportParser, firstValue } from './journal-export.ts';
-import { formatJournalEntry, JOURNAL_LINE_FIELDS, type JournalLine } from './journal-line.ts';
+import type { JournalLine } from './journal-line.ts';
+import { JournalLineReader } from './journal-reader.ts';
 import { errorText, type SourceContext, type SourceLogger, type SourceMode } from './types.ts';
 
 /** Starts a process; tests substitute a fake journalctl. Must not use a shell. */
@@ -138,7 +139,7 @@ export class JournalSource {
   #now: () => number;
   #selection: string[];
   #matches: string[];
-  #parser: ExportParser;
+  #parser: JournalLineReader;
   #child: ChildProcess | null = null;
   #childStartedAt = 0;
   #stderr = '';
@@ -169,7 +170,7 @@ export class JournalSource {
     this.#selection = journalSelectionArgs(opts.backendOptions);
     this.#matches = journalMatchArgs(opts.journalmatch ?? []);
     const decoder = createLineDecoder(opts.logencoding);
-    this.#parser = new ExportParser({ fields: JOURNAL_LINE_FIELDS, decodeBinary: (b) => decoder.decode(b).text });
+    this.#parser = new JournalLineReader({ decodeBinary: (b) => decoder.decode(b).text });
     this.#cursor = opts.cursor ?? undefined;
   }
 
@@ -321,24 +322,21 @@ export class JournalSource {
   }
 
   #onData(chunk: Buffer): void {
-    let entries;
+    let lines;
     try {
-      entries = this.#parser.push(chunk);
+      lines = this.#parser.push(chunk);
     } catch (err) {
       // Corrupt stream: restart from the last processed cursor.
       this.#lastError = errorText(err);
       this.#child?.kill('SIGTERM');
       return;
     }
-    for (const entry of entries) {
+    for (const line of lines) {
       if (this.#skipCursor !== undefined) {
-        const first = firstValue(entry, '__CURSOR');
         const skip = this.#skipCursor;
         this.#skipCursor = undefined;
-        if (first === skip) continue;
+        if (line.cursor === skip) continue;
       }
-      const line = formatJournalEntry(entry);
-      if (!line) continue;
       let switchAfter = false;
       if (this.#mode === 'restore') {
         const nowSec = this.#now() / 1000;

@@ -116,3 +116,37 @@ test('extra retries from ban-time increment; nothing counted for unknown ids', (
   assert.equal(fm.addExtraRetries('192.0.2.1', 1), null);
   assert.equal(fm.totalFailed, 3);
 });
+
+test('tracked changes: a ticket opened and banned between two drains is never written; a stored one is deleted', () => {
+  const fm = new FailManager({ maxRetry: 2, findTime: 600, trackChanges: true });
+  const fail = (id: string, time: number) => failure(time, { id });
+  const drained = () => {
+    const ch = fm.drainChanges();
+    return { upsert: ch.upsert.map((t) => t.id).sort(), remove: [...ch.remove].sort() };
+  };
+  // opened and banned in one window: nothing to write or delete
+  fm.addFailure(fail('10.0.0.1', 1));
+  assert.equal(fm.addFailure(fail('10.0.0.1', 2)).banReady, true);
+  fm.addFailure(fail('10.0.0.2', 2));
+  assert.deepEqual(drained(), { upsert: ['10.0.0.2'], remove: [] });
+  // stored (drained) ticket banned: its row goes
+  assert.equal(fm.addFailure(fail('10.0.0.2', 3)).banReady, true);
+  assert.deepEqual(drained(), { upsert: [], remove: ['10.0.0.2'] });
+  // stored ticket banned, opened again and banned again in the same window: the stored row still goes
+  fm.addFailure(fail('10.0.0.3', 4));
+  assert.deepEqual(drained(), { upsert: ['10.0.0.3'], remove: [] });
+  fm.addFailure(fail('10.0.0.3', 5)); // banned
+  fm.addFailure(fail('10.0.0.3', 6)); // new ticket
+  fm.addFailure(fail('10.0.0.3', 7)); // banned again
+  assert.deepEqual(drained(), { upsert: [], remove: ['10.0.0.3'] });
+  // stored ticket banned and opened again: the new ticket replaces the row
+  fm.addFailure(fail('10.0.0.4', 8));
+  drained();
+  fm.addFailure(fail('10.0.0.4', 9));
+  fm.addFailure(fail('10.0.0.4', 10));
+  assert.deepEqual(drained(), { upsert: ['10.0.0.4'], remove: [] });
+  // cleanup: an unwritten ticket just goes, a stored one is deleted
+  fm.addFailure(fail('10.0.0.5', 11));
+  assert.equal(fm.cleanup(10_000), 2);
+  assert.deepEqual(drained(), { upsert: [], remove: ['10.0.0.4'] });
+});

@@ -31,6 +31,13 @@ import { BackgroundCheckpointer, type CheckpointerOptions } from './checkpointer
 
 type Db = Database.Database;
 
+/**
+ * A write-behind timer this late (ms) finds the event loop busy: the flush is tried again in the
+ * next timers phase (BUSY_RETRY_MS), which is as late as the work that ran in between.
+ */
+const BUSY_LATENESS_MS = 20;
+const BUSY_RETRY_MS = 1;
+
 export interface StoreOptions {
   /** Matched lines kept per ban row (fail2ban `dbmaxmatches`, default 10; 0 keeps none). */
   dbMaxMatches?: number;
@@ -308,6 +315,8 @@ export class Store {
    * fewer, bigger flushes, in which each changed failure ticket and each B-tree page is written once.
    */
   #flushDelayMs = 0;
+  /** When the oldest change still buffered was made (performance.now(); 0: nothing buffered). */
+  #bufferedSince = 0;
   /** How to start the WAL checkpoint worker (null: SQLite checkpoints inside commits). */
   #checkpointOpts: CheckpointerOptions | null = null;
   #checkpointer: BackgroundCheckpointer | null = null;
@@ -655,11 +664,25 @@ export class Store {
     else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
   }
 
-  /** Write-behind: a flush at most writeBehindMs from now (one timer for all buffered changes). */
+  /**
+   * Write-behind: a flush at most writeBehindMs from now (one timer for all buffered changes).
+   * A timer that fires late means the event loop is busy with a burst of lines: the flush waits
+   * for a turn that leaves the loop idle, so it does not stall the bans of the burst, but never
+   * longer than until the oldest buffered change is 10× writeBehindMs old.
+   */
   #scheduleFlush(delayMs = this.#flushDelayMs): void {
     if (this.#flushTimer || this.#closed) return;
+    const now = performance.now();
+    if (!this.#bufferedSince) this.#bufferedSince = now;
+    const due = now + delayMs;
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = null;
+      const fired = performance.now();
+      const maxAge = 10 * (this.#writeBehindMs ?? 0);
+      if (fired - due > BUSY_LATENESS_MS && fired - this.#bufferedSince < maxAge) {
+        this.#scheduleFlush(BUSY_RETRY_MS);
+        return;
+      }
       try {
         this.flush();
       } catch (e) {
@@ -727,6 +750,7 @@ export class Store {
   /** Writes buffered bans and prolongations, log positions, journal cursors and failure changes in one transaction. */
   flush(): void {
     this.#lastFlush = this.#now();
+    this.#bufferedSince = 0;
     if (this.#flushTimer) {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = null;

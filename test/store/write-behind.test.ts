@@ -55,9 +55,35 @@ test('write-behind: bans and positions are buffered, then written together by th
   s.setLogPosition('sshd', '/var/log/auth.log', 'h', 1234);
   assert.equal(s.pendingWrites, 3);
   assert.deepEqual(onDisk(file), { bans: 0, bips: 0, positions: 0 }, 'nothing written yet');
-  await sleep(300);
+  // at most 10x writeBehindMs (a busy loop defers the flush up to that)
+  for (let i = 0; i < 40 && s.pendingWrites; i++) await sleep(50);
   assert.equal(s.pendingWrites, 0);
   assert.deepEqual(onDisk(file), { bans: 2, bips: 2, positions: 1 });
+});
+
+test('write-behind: a timer that fires late (busy event loop) defers the flush, at most 10x writeBehindMs', async (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 50, now: () => 1_000_100 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  s.addBans([ticket('192.0.2.1')]);
+  // an idle loop: written after writeBehindMs
+  for (let i = 0; i < 40 && s.pendingWrites; i++) await sleep(25);
+  assert.equal(s.pendingWrites, 0);
+  assert.equal(onDisk(file).bans, 1);
+  // turns of 40 ms (a burst of lines): the flush waits for a quiet turn, but not longer than
+  // until the oldest buffered change is 10x writeBehindMs old
+  const busyFrom = performance.now();
+  s.addBans([ticket('192.0.2.2')]);
+  let flushedAt = 0;
+  while (performance.now() - busyFrom < 3000 && !flushedAt) {
+    const until = performance.now() + 40;
+    while (performance.now() < until); // every turn 40 ms long: every timer fires late
+    await sleep(0);
+    if (!s.pendingWrites) flushedAt = performance.now() - busyFrom;
+  }
+  assert.ok(flushedAt > 0, 'flushed in the end');
+  assert.ok(flushedAt >= 500 - 50, `deferred up to the limit: flushed after ${flushedAt.toFixed(0)} ms`);
 });
 
 test('write-behind: reading or changing ban rows writes the buffered bans first', (t) => {

@@ -96,6 +96,8 @@ export class Logger {
   private buffer: string[] = [];
   private flushScheduled = false;
   private readonly listeners = new Set<(r: LogRecord) => void>();
+  /** Formatted line heads (prefix, name, pid, level) by logger name and level; cleared on setTarget. */
+  private heads = new Map<string, Map<number, { prefix: string; rest: string }>>();
 
   constructor(opts: { target?: string; level?: string | number; syslogSocket?: string } = {}) {
     this.level = parseLevel(opts.level ?? 'INFO');
@@ -176,6 +178,7 @@ export class Logger {
     this.padding = padding;
     this.journalPrefix = journalPrefix;
     this.facility = FACILITIES[facility] ?? FACILITIES.DAEMON!;
+    this.heads.clear();
   }
 
   /** Reopens a file target (logrotate); returns fail2ban's flushlogs answer. */
@@ -214,13 +217,23 @@ export class Logger {
   }
 
   format(time: number, level: number, name: string, message: string): string {
+    let byLevel = this.heads.get(name);
+    if (!byLevel) this.heads.set(name, (byLevel = new Map()));
+    let head = byLevel.get(level);
+    if (head === undefined) {
+      head = this.head(level, name);
+      byLevel.set(level, head);
+    }
+    return this.datetime ? `${head.prefix}${formatAsctime(time)} ${head.rest}${message}\n` : `${head.prefix}${head.rest}${message}\n`;
+  }
+
+  /** The parts of a line around the time that depend only on the target, the logger name and the level. */
+  private head(level: number, name: string): { prefix: string; rest: string } {
     const label = levelLabel(level);
     // journald's stream protocol and systemd-cat take a bare severity <0>..<7>; syslog wants facility too
     const prefix = this.journalPrefix ? `<${(this.target.toUpperCase() === 'SYSLOG' ? this.facility * 8 : 0) + syslogSeverity(level)}>` : '';
-    const head = this.padding
-      ? `${name.padEnd(24)}[${process.pid}]: ${label.padEnd(7)} ${message}`
-      : `${name}[${process.pid}]: ${label} ${message}`;
-    return `${prefix}${this.datetime ? `${formatAsctime(time)} ` : ''}${head}\n`;
+    const rest = this.padding ? `${name.padEnd(24)}[${process.pid}]: ${label.padEnd(7)} ` : `${name}[${process.pid}]: ${label} `;
+    return { prefix, rest };
   }
 
   flush(): void {
@@ -295,16 +308,35 @@ export class NamedLogger {
   }
 }
 
+/** `YYYY-MM-DD HH:MM:SS` of one whole second, remembered: log lines come many to a second. */
+class SecondText {
+  #second = NaN;
+  #text = '';
+
+  of(second: number): string {
+    if (second !== this.#second) {
+      const d = new Date(second * 1000);
+      const p = (n: number) => String(n).padStart(2, '0');
+      this.#text = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+      this.#second = second;
+    }
+    return this.#text;
+  }
+}
+
+// two caches: the clock (asctime of log lines) and the times of log entries (formatTime) differ
+const asctimeSeconds = new SecondText();
+const timeSeconds = new SecondText();
+
 /** `YYYY-MM-DD HH:MM:SS,mmm` in local time. */
 export function formatAsctime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
+  const second = Math.floor(ms / 1000);
+  return `${asctimeSeconds.of(second)},${String(Math.floor(ms - second * 1000)).padStart(3, '0')}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in local time (fail2ban's time2str). */
 export function formatTime(seconds: number): string {
-  return formatAsctime(seconds * 1000).slice(0, 19);
+  return timeSeconds.of(Math.floor(seconds));
 }
 
 function splitTargetOptions(spec: string): [string, Record<string, string>] {

@@ -25,6 +25,7 @@ import { JournalSource, type JournalSourceStatus } from '../sources/journal-sour
 import type { JournalLine } from '../sources/journal-line.ts';
 import type { SourceContext, SourceLine } from '../sources/types.ts';
 import type { Store } from '../store/store.ts';
+import { collectGarbageSoon } from '../util/memory.ts';
 
 export interface JailDeps {
   store: Store | null;
@@ -492,8 +493,10 @@ export class Jail {
         skip: bounded ? (t) => scan!.skipped.has(t.id) : (t) => ignored(t.id),
         ...(bounded ? { upTo: scan!.upTo } : {}),
       });
+      let restored = 0;
       try {
         for (const page of chunks) {
+          restored += page.length;
           this.#publishBans(page);
           await this.#restorePage(page, nft);
           if (this.#restoreStopped) break;
@@ -502,6 +505,8 @@ export class Jail {
         this.#error(`Failed to restore bans of jail '${this.name}': ${(e as Error).message}`);
       }
       if (nft && committed && !(await committed) && !this.#restoreStopped) await this.#banOneByOne(nft);
+      // a big restore leaves its garbage behind: collect it once the daemon is up, not whenever V8 gets to it
+      if (restored >= BIG_RESTORE) collectGarbageSoon();
     })();
     this.#track(work);
     const perTicket = this.actions.some((a) => a !== nft && !a.norestored && !(a instanceof NftAction) && !runsNothing(a, 'actionban'));
@@ -730,6 +735,8 @@ export class Jail {
  * pages die young; 10k-ticket pages pushed the peak RSS of a 1M restore up by ~60 MB).
  */
 const RESTORE_PAGE = 2000;
+/** Restored bans from which the restore's garbage is worth a full collection afterwards. */
+const BIG_RESTORE = 100_000;
 /** Restored bans handed to the batcher per page when the one-transaction restore failed. */
 const RESTORE_FALLBACK_PAGE = 10_000;
 

@@ -26,13 +26,13 @@ const MAX_GROWTH = 20;
 const LINES_PER_VARIANT = 6;
 const FRAGMENTS = [' from ', 'user ', '[', '1', '.', ' ', '1.2.3.4 ', '"', "'", '(', 'a', ':', '<', ', ', ' from 1.2.3.4 port 22', '=', '\\'];
 
-/** Adversarial lines for one sample: a fragment repeated to ~`bytes` at one of two cut points. */
-export function adversarialLines(sample: string, bytes = LINE_BYTES): Array<(bytes: number) => string> {
+/** Adversarial lines for one sample, by length: a fragment repeated to ~`bytes` at one of two cut points. */
+function adversarialLines(sample: string): Array<(bytes: number) => string> {
   const out: Array<(bytes: number) => string> = [];
   const words = sample.split(/\s+/).filter((w) => w.length > 1).slice(-3);
   for (const cut of [Math.floor(sample.length / 3), Math.floor((2 * sample.length) / 3)]) {
     for (const f of [...FRAGMENTS, ...words.map((w) => `${w} `)]) {
-      out.push((n = bytes) => sample.slice(0, cut) + f.repeat(Math.ceil(n / f.length)) + sample.slice(cut));
+      out.push((bytes) => sample.slice(0, cut) + f.repeat(Math.ceil(bytes / f.length)) + sample.slice(cut));
     }
   }
   return out;
@@ -57,7 +57,7 @@ function bestMs(run: (input: string) => unknown, input: string, repeat = REPEAT)
  * How much slower `run` gets when the line grows GROWTH_FACTOR times (best of 5 each, the two
  * sizes interleaved so a burst of machine load hits both).
  */
-export function growth(run: (input: string) => unknown, lineOf: (bytes: number) => string, bytes: number): number {
+function growth(run: (input: string) => unknown, lineOf: (bytes: number) => string, bytes: number): number {
   const small = lineOf(bytes);
   const large = lineOf(bytes * GROWTH_FACTOR);
   let tSmall = Infinity;
@@ -93,7 +93,6 @@ test('every moat filter handles 10 kB adversarial lines in linear time', () => {
           if (ms <= SUSPECT_MS) continue;
           suspects++;
           const ratio = growth(run, lineOf, LINE_BYTES);
-          if (process.env.MOAT_LINEAR_DEBUG) console.log(`${name} ${ms.toFixed(2)} ms ${ratio.toFixed(1)}x ${lineOf(20).slice(0, 80)}`);
           worstGrowth = Math.max(worstGrowth, ratio);
           if (ratio > MAX_GROWTH) {
             report.push(`${name}${JSON.stringify(variant)}: ${ms.toFixed(2)} ms at 10 kB, ${ratio.toFixed(1)}x at ${GROWTH_FACTOR}x the length, on ${lineOf(LINE_BYTES).slice(0, 160)}...`);

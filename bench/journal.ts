@@ -49,6 +49,8 @@ const DEFAULT_TRIALS = 50;
 /** Profiling aids: a directory for moatd's --cpu-prof, and `moat` to measure moat's ingest only. */
 const PROF = process.env.MOAT_BENCH_CPU_PROF;
 const ONLY_MOAT_INGEST = process.env.MOAT_BENCH_ONLY === 'moat-ingest';
+/** MOAT_BENCH_ONLY=moat-latency: moat's ban latency trials only (profiling, A/B of two builds). */
+const ONLY_MOAT_LATENCY = process.env.MOAT_BENCH_ONLY === 'moat-latency';
 /** The stock sshd filter's journalmatch (filter.d/sshd.conf), as journalctl arguments and as Reader groups. */
 const MATCH_ARGS = ['_SYSTEMD_UNIT=sshd.service', '+', '_COMM=sshd'];
 const MATCH_GROUPS = ['_SYSTEMD_UNIT=sshd.service', '_COMM=sshd'];
@@ -247,6 +249,11 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
   const { log, notes, peers, build } = fig;
   if (!existsSync(JOURNAL_REMOTE)) throw new Error(`${JOURNAL_REMOTE} missing (apt-get install systemd-journal-remote)`);
   const tools: Tools = { moatd: join(build.bin, '..', 'moatd.js'), fail2banServer: peers.fail2banServer };
+  if (ONLY_MOAT_LATENCY) {
+    const lat = await runLatency('moat', tools, trials, log);
+    log(`  MOAT_BENCH_ONLY=moat-latency: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`);
+    process.exit(0);
+  }
 
   log(`figure 5: journal of ${lines} sshd-log lines`);
   const input = await cachedJournal(lines);

@@ -54,7 +54,7 @@ export class DataSchema {
     const k = this.names.length;
     const out: number[] = [];
     for (let s = 0; s < k; s++) if (r[s] !== undefined) out.push(s);
-    if (out.length > 1) out.sort((a, b) => (r[k + a] as number) - (r[k + b] as number));
+    sortByStamp(out, r, k);
     return out;
   }
 
@@ -72,7 +72,7 @@ export class DataSchema {
       else (added ??= []).push(s);
     }
     if (added === null) return;
-    if (added.length > 1) added.sort((a, b) => (from[k + a] as number) - (from[k + b] as number));
+    sortByStamp(added, from, k);
     for (const s of added) this.set(into, s, from[s]);
   }
 
@@ -80,5 +80,23 @@ export class DataSchema {
     const out: Record<string, unknown> = {};
     for (const s of this.keys(r)) out[this.names[s]!] = r[s];
     return out;
+  }
+}
+
+/**
+ * Orders slots by their insertion stamps (`r[k + slot]`). A record has a handful of keys: an
+ * insertion sort in place, where Array.prototype.sort allocates a work array on every call (it was
+ * the biggest allocation per failure).
+ */
+function sortByStamp(slots: number[], r: DataRecord, k: number): void {
+  for (let i = 1; i < slots.length; i++) {
+    const slot = slots[i]!;
+    const stamp = r[k + slot] as number;
+    let j = i - 1;
+    while (j >= 0 && (r[k + slots[j]!] as number) > stamp) {
+      slots[j + 1] = slots[j]!;
+      j--;
+    }
+    slots[j + 1] = slot;
   }
 }

@@ -6,6 +6,7 @@
  * (JOURNAL_STREAM set) stream targets print `<N>`-prefixed lines without timestamps so the
  * journal keeps the priority and nothing is doubled. Writes are buffered per event-loop turn.
  */
+import { LocalSecondText } from '../util/local-time.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { MoatError } from '../errors.ts';
@@ -308,25 +309,9 @@ export class NamedLogger {
   }
 }
 
-/** `YYYY-MM-DD HH:MM:SS` of one whole second, remembered: log lines come many to a second. */
-class SecondText {
-  #second = NaN;
-  #text = '';
-
-  of(second: number): string {
-    if (second !== this.#second) {
-      const d = new Date(second * 1000);
-      const p = (n: number) => String(n).padStart(2, '0');
-      this.#text = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-      this.#second = second;
-    }
-    return this.#text;
-  }
-}
-
 // two caches: the clock (asctime of log lines) and the times of log entries (formatTime) differ
-const asctimeSeconds = new SecondText();
-const timeSeconds = new SecondText();
+const asctimeSeconds = new LocalSecondText(' ');
+const timeSeconds = new LocalSecondText(' ');
 
 /** `YYYY-MM-DD HH:MM:SS,mmm` in local time. */
 export function formatAsctime(ms: number): string {

@@ -10,6 +10,7 @@
  * `__REALTIME_TIMESTAMP` (microseconds since the epoch).
  */
 
+import { LocalSecondText } from '../util/local-time.ts';
 import { firstValue, type JournalEntry } from './journal-export.ts';
 
 export interface JournalLine {
@@ -18,11 +19,9 @@ export interface JournalLine {
   /** Entry time, epoch seconds with microseconds. */
   time: number;
   /**
-   * Local-time ISO timestamp (Python `datetime.isoformat()`: no fraction when
-   * the microseconds are 0); fail2ban uses it plus a space as the date part.
+   * The date part of fail2ban's line triple: the local-time ISO timestamp (`isoLocal`, Python's
+   * `datetime.isoformat()`: no fraction when the microseconds are 0) and one space.
    */
-  dateText: string;
-  /** `dateText` and one space: the date part of fail2ban's line triple. */
   datePart: string;
   cursor: string;
 }
@@ -104,13 +103,11 @@ export function buildJournalLine(f: JournalFields): JournalLine | null {
   }
   const message = f.message ?? '';
   text = text ? `${text} ${message}` : message;
-  const date = localDate(micros);
   return {
     // a text-form value cannot hold a newline: only binary-form values need the escape
     text: text.includes('\n') ? text.replace(/\n/g, '\\n') : text,
     time: micros / 1e6,
-    dateText: date.text,
-    datePart: date.part,
+    datePart: datePart(micros),
     cursor,
   };
 }
@@ -153,28 +150,26 @@ function formatSeconds(micros: number): string {
 
 /** Python `datetime.fromtimestamp(t).isoformat()` in the process time zone. */
 export function isoLocal(micros: number): string {
-  return localDate(micros).text;
+  const second = Math.floor(micros / 1e6);
+  const frac = micros - second * 1e6;
+  const base = seconds.of(second);
+  return frac ? `${base}.${String(frac).padStart(6, '0')}` : base;
 }
 
-/** The last second formatted: journal entries come in time order, many in the same second. */
-let lastSecond = NaN;
+/** Journal entries come in time order: one text per second, the date worked out once a minute. */
+const seconds = new LocalSecondText('T');
 let lastBase = '';
-let lastWhole = { text: '', part: ' ' };
+let lastPart = ' ';
 
-/** `isoLocal` text and the date part of the line triple (text + one space), cached per second. */
-function localDate(micros: number): { text: string; part: string } {
+/** `isoLocal` and one space; the whole-second text of the last second is reused. */
+function datePart(micros: number): string {
   const second = Math.floor(micros / 1e6);
-  if (second !== lastSecond) {
-    const d = new Date(second * 1000);
-    const p = (n: number, w = 2) => String(n).padStart(w, '0');
-    lastBase =
-      `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T` +
-      `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-    lastWhole = { text: lastBase, part: `${lastBase} ` };
-    lastSecond = second;
-  }
   const frac = micros - second * 1e6;
-  if (!frac) return lastWhole;
-  const text = `${lastBase}.${String(frac).padStart(6, '0')}`;
-  return { text, part: `${text} ` };
+  const base = seconds.of(second);
+  if (frac) return `${base}.${String(frac).padStart(6, '0')} `;
+  if (base !== lastBase) {
+    lastBase = base;
+    lastPart = `${base} `;
+  }
+  return lastPart;
 }

@@ -47,24 +47,24 @@ function slotOf(str: string, pos: number, len: number): number {
   return str.startsWith(NAMES[slot]!, pos) ? slot : -1;
 }
 
-function emptyFields(): JournalFields {
-  return {
-    cursor: undefined,
-    realtime: undefined,
-    sourceRealtime: undefined,
-    monotonic: undefined,
-    sourceMonotonic: undefined,
-    hostname: undefined,
-    identifier: undefined,
-    comm: undefined,
-    syslogPid: undefined,
-    pid: undefined,
-    message: undefined,
-  };
+/** Empties the slots in place: one `JournalFields` serves every entry (buildJournalLine keeps none of it). */
+function clearFields(f: JournalFields): JournalFields {
+  f.cursor = undefined;
+  f.realtime = undefined;
+  f.sourceRealtime = undefined;
+  f.monotonic = undefined;
+  f.sourceMonotonic = undefined;
+  f.hostname = undefined;
+  f.identifier = undefined;
+  f.comm = undefined;
+  f.syslogPid = undefined;
+  f.pid = undefined;
+  f.message = undefined;
+  return f;
 }
 
 export class JournalLineReader extends ExportScanner<JournalLine> {
-  #fields: JournalFields = emptyFields();
+  readonly #fields: JournalFields = clearFields({} as JournalFields);
   /** Slots that have a value in the current entry (the first value wins, MESSAGE values are joined). */
   #seen: boolean[] = new Array<boolean>(NAMES.length).fill(false);
   /** Last ASCII host, identifier and command: most entries repeat them. */
@@ -77,7 +77,7 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
   }
 
   protected clearEntry(): void {
-    this.#fields = emptyFields();
+    clearFields(this.#fields);
     this.#seen.fill(false);
   }
 

@@ -56,8 +56,8 @@ test('entry → line as fail2ban builds it (§8.3)', () => {
   const e = formatJournalEntry({ ...base, MESSAGE: 'm' })!;
   assert.equal(e.time, 1700000000.123456);
   assert.equal(e.cursor, 'c1');
-  assert.equal(e.dateText, isoLocal(1700000000123456));
-  assert.match(e.dateText, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123456$/);
+  assert.equal(e.datePart, `${isoLocal(1700000000123456)} `);
+  assert.match(e.datePart, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123456 $/);
   assert.match(isoLocal(1700000000000000), /T\d\d:\d\d:\d\d$/); // no fraction when 0 µs, like isoformat()
   // _SOURCE_REALTIME_TIMESTAMP wins over the receive time
   assert.equal(formatJournalEntry({ ...base, _SOURCE_REALTIME_TIMESTAMP: '1600000000000000' })!.time, 1600000000);

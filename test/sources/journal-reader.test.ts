@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExportParser, toExportFormat } from '../../src/sources/journal-export.ts';
-import { formatJournalEntry, JOURNAL_LINE_FIELDS, type JournalLine } from '../../src/sources/journal-line.ts';
+import { formatJournalEntry, isoLocal, JOURNAL_LINE_FIELDS, type JournalLine } from '../../src/sources/journal-line.ts';
 import { JournalLineReader } from '../../src/sources/journal-reader.ts';
 
 type Entry = Record<string, string | Buffer | (string | Buffer)[]>;
@@ -81,16 +81,20 @@ test('journal line reader: binary values go through the given decoder; reset dro
   assert.throws(() => new JournalLineReader({ maxFieldBytes: 4 }).push(Buffer.from('MESSAGE\n\x05\0\0\0\0\0\0\0abcde\n')), /exceeds the limit/);
 });
 
-test('journal line: date part is the ISO text and one space, cached per second but exact', () => {
-  const lines = new JournalLineReader().push(
-    toExportFormat([
-      { __CURSOR: 'a', __REALTIME_TIMESTAMP: '1700000000000000', MESSAGE: 'm' },
-      { __CURSOR: 'b', __REALTIME_TIMESTAMP: '1700000000000042', MESSAGE: 'm' },
-      { __CURSOR: 'c', __REALTIME_TIMESTAMP: '1700000001000000', MESSAGE: 'm' },
-    ]),
-  );
-  for (const l of lines) assert.equal(l.datePart, `${l.dateText} `);
-  assert.match(lines[0]!.dateText, /T\d\d:\d\d:\d\d$/);
-  assert.equal(lines[1]!.dateText, `${lines[0]!.dateText}.000042`);
-  assert.notEqual(lines[2]!.dateText, lines[0]!.dateText);
+test('journal line: date part is the local ISO text and one space, the same as formatting each time', () => {
+  process.env.TZ = 'Europe/Zurich';
+  // one entry every 0.7 s across the end of daylight saving time (2026-10-25 03:00 CEST → 02:00 CET)
+  const start = Date.UTC(2026, 9, 25, 0, 59, 50) * 1000;
+  const entries = Array.from({ length: 40 }, (_, i) => ({ __CURSOR: `c${i}`, __REALTIME_TIMESTAMP: String(start + i * 700_000), MESSAGE: 'm' }));
+  const lines = new JournalLineReader().push(toExportFormat(entries));
+  const plain = (micros: number) => {
+    const d = new Date(micros / 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    const frac = micros % 1e6;
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${frac ? `.${String(frac).padStart(6, '0')}` : ''}`;
+  };
+  assert.equal(lines.length, 40);
+  lines.forEach((l, i) => assert.equal(l.datePart, `${plain(start + i * 700_000)} `, `entry ${i}`));
+  assert.ok(lines.some((l) => l.datePart.includes('T02:59:5')) && lines.some((l) => l.datePart.includes('T02:00:0')), 'crosses the change');
+  assert.match(isoLocal(start), /T02:59:50$/); // no fraction when 0 µs, like isoformat()
 });

@@ -114,12 +114,20 @@ export function buildJournalLine(f: JournalFields): JournalLine | null {
 
 /** Microseconds from a field value of digits only (journald writes them so); undefined otherwise. */
 export function parseMicros(v: string | undefined): number | undefined {
-  if (v === undefined || v.length === 0) return undefined;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return undefined;
+  return v === undefined ? undefined : decimalIn(v, 0, v.length);
+}
+
+/** The decimal number written in `s[from, to)` (read in place, no substring), or undefined unless it is digits only. */
+export function decimalIn(s: string, from: number, to: number): number | undefined {
+  if (to <= from) return undefined;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
   }
-  return Number(v);
+  // beyond 2^53 the running sum rounds differently from Number(text)
+  return n <= Number.MAX_SAFE_INTEGER ? n : Number(s.slice(from, to));
 }
 
 /** `%i` of Python's `int(v, 0)`, or the value as it is when that fails (fail2ban's fallback). */
@@ -133,13 +141,9 @@ function formatPid(v: string): string {
   return `${m[1] === '-' && n !== 0n ? '-' : ''}${n}`;
 }
 
+/** Digits only, without a leading zero (what `%i` of `int(v, 0)` gives back unchanged). */
 function isPlainDecimal(v: string): boolean {
-  if (v.length === 0 || v.length > 15 || (v.charCodeAt(0) === 0x30 && v.length > 1)) return false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
+  return !(v.length > 1 && v.charCodeAt(0) === 0x30) && v.length <= 15 && decimalIn(v, 0, v.length) !== undefined;
 }
 
 /** `%.6f` of microseconds as seconds, exact for integer microseconds. */

@@ -8,7 +8,7 @@
  * every chunk split).
  */
 import { asciiOrUtf8, ExportScanner, type ExportScanOptions } from './journal-export.ts';
-import { buildJournalLine, JOURNAL_FIELD_NAMES, type JournalFields, type JournalLine } from './journal-line.ts';
+import { buildJournalLine, decimalIn, JOURNAL_FIELD_NAMES, parseMicros, type JournalFields, type JournalLine } from './journal-line.ts';
 
 export type JournalLineReaderOptions = ExportScanOptions;
 
@@ -104,10 +104,10 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
     const f = this.#fields;
     switch (slot) {
       // timestamps: read in place, no string
-      case REALTIME: f.realtime = digits(str, from, to); break;
-      case SOURCE_REALTIME: f.sourceRealtime = digits(str, from, to); break;
-      case MONOTONIC: f.monotonic = digits(str, from, to); break;
-      case SOURCE_MONOTONIC: f.sourceMonotonic = digits(str, from, to); break;
+      case REALTIME: f.realtime = decimalIn(str, from, to); break;
+      case SOURCE_REALTIME: f.sourceRealtime = decimalIn(str, from, to); break;
+      case MONOTONIC: f.monotonic = decimalIn(str, from, to); break;
+      case SOURCE_MONOTONIC: f.sourceMonotonic = decimalIn(str, from, to); break;
       case HOSTNAME: case IDENTIFIER: case COMM: {
         const last = slot === HOSTNAME ? this.#lastHost : slot === IDENTIFIER ? this.#lastIdent : this.#lastComm;
         // the previous value is ASCII, so equal latin1 text means equal bytes and equal text
@@ -140,10 +140,10 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
     this.#seen[slot] = true;
     switch (slot) {
       case CURSOR: f.cursor = value; break;
-      case REALTIME: f.realtime = digits(value, 0, value.length); break;
-      case SOURCE_REALTIME: f.sourceRealtime = digits(value, 0, value.length); break;
-      case MONOTONIC: f.monotonic = digits(value, 0, value.length); break;
-      case SOURCE_MONOTONIC: f.sourceMonotonic = digits(value, 0, value.length); break;
+      case REALTIME: f.realtime = parseMicros(value); break;
+      case SOURCE_REALTIME: f.sourceRealtime = parseMicros(value); break;
+      case MONOTONIC: f.monotonic = parseMicros(value); break;
+      case SOURCE_MONOTONIC: f.sourceMonotonic = parseMicros(value); break;
       case HOSTNAME: f.hostname = value; break;
       case IDENTIFIER: f.identifier = value; break;
       case COMM: f.comm = value; break;
@@ -152,17 +152,4 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
       default: f.message = value;
     }
   }
-}
-
-/** The decimal number written in `s[from, to)`, or undefined unless it is digits only. */
-function digits(s: string, from: number, to: number): number | undefined {
-  if (to <= from) return undefined;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return undefined;
-    n = n * 10 + c;
-  }
-  // beyond 2^53 the running sum rounds differently from Number(text): read it like parseMicros does
-  return n <= Number.MAX_SAFE_INTEGER ? n : Number(s.slice(from, to));
 }

@@ -4,7 +4,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { append, createSshdEnv, readOr, sshFail, totalFailed, waitFor } from './harness.ts';
+
+/** The store has the log read to its end and eve's open ticket (read through SQLite, as moatd wrote them). */
+function stored(dbFile: string, logPath: string): boolean {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    const pos = db.prepare('SELECT lastfilepos FROM logs WHERE path = ?').get(logPath) as { lastfilepos: number } | undefined;
+    const eve = db.prepare("SELECT count(*) AS n FROM failures WHERE id = '203.0.113.50'").get() as { n: number };
+    return pos?.lastfilepos === statSync(logPath).size && eve.n === 1;
+  } finally {
+    db.close();
+  }
+}
 
 test('kill -9 and restart: ban restored, positions and failure counts kept, a line written while down counted once', async () => {
   const { e, auth, dummy } = createSshdEnv('restart', 'backend = auto\nmaxretry = 3\nbantime = 1h\n');
@@ -14,8 +28,9 @@ test('kill -9 and restart: ban restored, positions and failure counts kept, a li
     append(auth, sshFail('eve', '203.0.113.50'));
     await waitFor('ban', () => readOr(dummy).includes('+203.0.113.4'), 10_000, () => e.log());
     await waitFor('4 failures', () => totalFailed(e.moat(['status', 'sshd']).stdout) === 4, 10_000, () => e.log());
-    // the position is written to the store right after reading; give the WAL a moment anyway
-    await new Promise((r) => setTimeout(r, 300));
+    // the position and eve's open ticket are written behind (100 ms–1 s later): wait until they are
+    // in the database, then kill (a kill before that loses them consistently: the lines would be read again)
+    await waitFor('position and failure ticket written behind', () => stored(e.db, auth), 10_000, () => e.log());
     await e.kill('SIGKILL');
     assert.equal(e.proc!.signalCode, 'SIGKILL');
 

@@ -49,11 +49,12 @@ test('notifier: messages arrive in order, env is cleared, watchdog pings at half
   // credentials name us, not the systemd-notify helper: systemd attributes them to the main pid
   for (const m of rx.messages) assert.equal(m.pid, process.pid);
   const pings = rx.messages.filter((m) => m.fields.WATCHDOG === '1');
-  // 300 ms period over 1.7 s: 5 pings, give or take scheduling
-  assert.ok(pings.length >= 4 && pings.length <= 6, `watchdog pings: ${pings.length}`);
+  // 300 ms period (half of WATCHDOG_USEC) over 1.7 s: 5 pings. The bounds leave room for a loaded
+  // machine's late timers and still tell half the period from the whole (600 ms: 2 pings) or a tight loop
+  assert.ok(pings.length >= 3 && pings.length <= 7, `watchdog pings: ${pings.length}`);
   const gaps = pings.slice(1).map((m, i) => m.t - pings[i]!.t);
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-  assert.ok(mean > 200 && mean < 420, `mean watchdog gap ${mean} ms (want ~300)`);
+  assert.ok(mean > 180 && mean < 500, `mean watchdog gap ${mean} ms (want ~300)`);
 });
 
 test('notifier: WATCHDOG_PID naming another process disables the watchdog', { skip }, async () => {
@@ -87,7 +88,7 @@ test('moatd: READY with STATUS after the jails start, watchdog, RELOADING/READY 
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2600));
     const pings = rx.messages.filter((m) => m.fields.WATCHDOG === '1' && m.t >= t0);
-    assert.ok(pings.length >= 4 && pings.length <= 6, `expected ~5 pings at 500 ms in 2.6 s, got ${pings.length}`);
+    assert.ok(pings.length >= 4 && pings.length <= 7, `expected ~5 pings at 500 ms in 2.6 s, got ${pings.length}`);
 
     const before = rx.messages.length;
     proc.kill('SIGHUP');

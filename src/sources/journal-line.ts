@@ -27,8 +27,8 @@ export interface JournalLine {
 }
 
 /**
- * Fields the formatter reads (the parsers skip every other one), in the slot order of
- * `JournalLineReader`. Their names all differ in length, which the reader uses.
+ * Fields the formatter reads (the parsers skip every other one). Their names all differ in length,
+ * which `JournalLineReader` uses to find a name with one compare.
  */
 export const JOURNAL_FIELD_NAMES = [
   '__CURSOR',

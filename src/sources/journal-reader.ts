@@ -12,39 +12,33 @@ import { buildJournalLine, decimalIn, JOURNAL_FIELD_NAMES, parseMicros, type Jou
 
 export type JournalLineReaderOptions = ExportScanOptions;
 
-/** Slots of the fields a line is built from: indexes into JOURNAL_FIELD_NAMES. */
-const CURSOR = 0;
-const REALTIME = 1;
-const SOURCE_REALTIME = 2;
-const MONOTONIC = 3;
-const SOURCE_MONOTONIC = 4;
-const HOSTNAME = 5;
-const IDENTIFIER = 6;
-const COMM = 7;
-const SYSLOG_PID = 8;
-const PID = 9;
-const MESSAGE = 10;
 const NAMES: readonly string[] = JOURNAL_FIELD_NAMES;
+/** Slots of the fields a line is built from: indexes into JOURNAL_FIELD_NAMES. */
+const slot = (name: (typeof JOURNAL_FIELD_NAMES)[number]): number => NAMES.indexOf(name);
+const CURSOR = slot('__CURSOR');
+const REALTIME = slot('__REALTIME_TIMESTAMP');
+const SOURCE_REALTIME = slot('_SOURCE_REALTIME_TIMESTAMP');
+const MONOTONIC = slot('__MONOTONIC_TIMESTAMP');
+const SOURCE_MONOTONIC = slot('_SOURCE_MONOTONIC_TIMESTAMP');
+const HOSTNAME = slot('_HOSTNAME');
+const IDENTIFIER = slot('SYSLOG_IDENTIFIER');
+const COMM = slot('_COMM');
+const SYSLOG_PID = slot('SYSLOG_PID');
+const PID = slot('_PID');
+const MESSAGE = slot('MESSAGE');
 const SLOT_BY_NAME = new Map(NAMES.map((n, i) => [n, i]));
 
-/** Slot of the field name at `str[pos, pos + len)`, or -1. The names' lengths all differ. */
+/** The slot of each name length: the wanted names' lengths all differ, so one compare finds a name. */
+const SLOT_BY_LENGTH: number[] = [];
+for (const [i, name] of NAMES.entries()) {
+  if (SLOT_BY_LENGTH[name.length] !== undefined) throw new Error(`journal field names of one length: ${name}`);
+  SLOT_BY_LENGTH[name.length] = i;
+}
+
+/** Slot of the field name at `str[pos, pos + len)`, or -1. */
 function slotOf(str: string, pos: number, len: number): number {
-  let slot: number;
-  switch (len) {
-    case 8: slot = CURSOR; break;
-    case 20: slot = REALTIME; break;
-    case 26: slot = SOURCE_REALTIME; break;
-    case 21: slot = MONOTONIC; break;
-    case 27: slot = SOURCE_MONOTONIC; break;
-    case 9: slot = HOSTNAME; break;
-    case 17: slot = IDENTIFIER; break;
-    case 5: slot = COMM; break;
-    case 10: slot = SYSLOG_PID; break;
-    case 4: slot = PID; break;
-    case 7: slot = MESSAGE; break;
-    default: return -1;
-  }
-  return str.startsWith(NAMES[slot]!, pos) ? slot : -1;
+  const i = SLOT_BY_LENGTH[len];
+  return i !== undefined && str.startsWith(NAMES[i]!, pos) ? i : -1;
 }
 
 /** Empties the slots in place: one `JournalFields` serves every entry (buildJournalLine keeps none of it). */
@@ -67,10 +61,8 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
   readonly #fields: JournalFields = clearFields({} as JournalFields);
   /** Slots that have a value in the current entry (the first value wins, MESSAGE values are joined). */
   #seen: boolean[] = new Array<boolean>(NAMES.length).fill(false);
-  /** Last ASCII host, identifier and command: most entries repeat them. */
-  #lastHost = '';
-  #lastIdent = '';
-  #lastComm = '';
+  /** Last ASCII value by slot (host, identifier, command): most entries repeat them. */
+  readonly #last: string[] = new Array<string>(NAMES.length).fill('');
 
   constructor(opts: JournalLineReaderOptions = {}) {
     super(opts);
@@ -109,18 +101,14 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
       case MONOTONIC: f.monotonic = decimalIn(str, from, to); break;
       case SOURCE_MONOTONIC: f.sourceMonotonic = decimalIn(str, from, to); break;
       case HOSTNAME: case IDENTIFIER: case COMM: {
-        const last = slot === HOSTNAME ? this.#lastHost : slot === IDENTIFIER ? this.#lastIdent : this.#lastComm;
+        const last = this.#last[slot]!;
         // the previous value is ASCII, so equal latin1 text means equal bytes and equal text
         if (last.length === to - from && str.startsWith(last, from)) {
           this.#set(slot, last);
           return;
         }
         const value = asciiOrUtf8(str, buf, from, to);
-        if (value.length === to - from) {
-          if (slot === HOSTNAME) this.#lastHost = value;
-          else if (slot === IDENTIFIER) this.#lastIdent = value;
-          else this.#lastComm = value;
-        }
+        if (value.length === to - from) this.#last[slot] = value; // ASCII: one char per byte
         this.#set(slot, value);
         return;
       }

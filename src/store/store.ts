@@ -364,6 +364,11 @@ export class Store {
     return this.#checkpointer !== null;
   }
 
+  /** Longest a buffered change waits for its flush (write-behind): 10× writeBehindMs. */
+  #maxDelayMs(): number {
+    return 10 * (this.#writeBehindMs ?? 0);
+  }
+
   /** Starts the checkpoint worker when there is none (it ends itself when nothing is written). */
   #ensureCheckpointer(): void {
     if (!this.#checkpointOpts || this.#checkpointer || this.#closed) return;
@@ -678,8 +683,7 @@ export class Store {
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = null;
       const fired = performance.now();
-      const maxAge = 10 * (this.#writeBehindMs ?? 0);
-      if (fired - due > BUSY_LATENESS_MS && fired - this.#bufferedSince < maxAge) {
+      if (fired - due > BUSY_LATENESS_MS && fired - this.#bufferedSince < this.#maxDelayMs()) {
         this.#scheduleFlush(BUSY_RETRY_MS);
         return;
       }
@@ -795,7 +799,7 @@ export class Store {
     this.#ensureCheckpointer();
     if (this.#writeBehindMs !== null) {
       const base = this.#writeBehindMs;
-      this.#flushDelayMs = Math.min(10 * base, Math.max(base, Math.round(25 * (performance.now() - started))));
+      this.#flushDelayMs = Math.min(this.#maxDelayMs(), Math.max(base, Math.round(25 * (performance.now() - started))));
     }
   }
 

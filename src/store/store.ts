@@ -13,9 +13,13 @@
  * Bans are committed before `addBans` returns, unless `writeBehindMs` is set
  * (moatd): then everything — bans included — is buffered and written in one
  * transaction at most `writeBehindMs` after the first buffered change. One
- * transaction per ban cost more than the whole filter at 10k lines/s. A crash
- * loses at most that window, consistently: the positions go back to before the
- * lines that caused the lost bans, so those lines are read and banned again.
+ * transaction per ban cost more than the whole filter at 10k lines/s. Read
+ * progress (positions, cursors, failure tickets) may wait longer than bans
+ * (`progressWriteMs`): a busy jail changes most of its ticket rows between two
+ * flushes, and every flush rewrote every page of the table. A crash loses at
+ * most those windows, consistently: the positions go back to before the lines
+ * that caused the lost changes, so those lines are read and counted again (a
+ * ban written without them is then "already banned").
  * Reads and the other writes of ban rows flush the buffered bans first.
  */
 import Database from 'better-sqlite3';
@@ -48,6 +52,11 @@ export interface StoreOptions {
    * the first buffered change (replaces `flushIntervalSeconds`). Timer flush errors go to `log`.
    */
   writeBehindMs?: number;
+  /**
+   * Write-behind: positions, cursors and failure tickets are written at most this many ms after
+   * the first of them changed, with the first flush after that (default: writeBehindMs).
+   */
+  progressWriteMs?: number;
   /**
    * Run WAL checkpoints (the only fsyncs with synchronous=normal) on a worker thread every this
    * many ms instead of inside a commit on the caller's thread (see checkpointer.ts). File stores only.
@@ -150,22 +159,51 @@ function isCorruptionError(err: unknown): boolean {
   return code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
 }
 
-/** JSON of a ticket's data; the replacer (a call per value) only when a value needs it. */
-function dataJson(data: Record<string, unknown>): Buffer {
-  let plain = true;
-  for (const k in data) {
-    const v = data[k];
-    if (v instanceof Set || typeof v === 'bigint' || (v !== null && typeof v === 'object' && !Array.isArray(v))) {
-      plain = false;
-      break;
-    }
-  }
-  return Buffer.from(plain ? JSON.stringify(data) : JSON.stringify(data, jsonReplacer), 'utf8');
+/**
+ * JSON text of a ticket's data with some keys replaced (`undefined` drops a key): the same text as
+ * JSON.stringify of `{ ...data, ...overrides }`, and fail2ban's for values JSON has no form for (a
+ * set becomes "['a', 'b']"). Written key by key: the copy and JSON.stringify's replacer (a call per
+ * value) were the largest costs of a flush of failure tickets.
+ */
+function dataJson(data: Record<string, unknown>, overrides: Record<string, unknown>): string {
+  let out = '{';
+  const put = (key: string, value: unknown): void => {
+    const text = valueJson(value);
+    if (text === undefined) return;
+    if (out.length > 1) out += ',';
+    out += JSON.stringify(key) + ':' + text;
+  };
+  for (const key in data) put(key, Object.hasOwn(overrides, key) ? overrides[key] : data[key]);
+  for (const key in overrides) if (!Object.hasOwn(data, key)) put(key, overrides[key]);
+  return out + '}';
 }
 
-/** Turns any non-string JSON-unfriendly value into text, as fail2ban does (a set becomes "['a', 'b']"). */
+/** One value of `dataJson`; undefined when JSON.stringify would leave the key out. */
+function valueJson(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'object':
+      if (value === null) return 'null';
+      if (value instanceof Set) return JSON.stringify(setText(value));
+      return Array.isArray(value) ? JSON.stringify(value) : JSON.stringify(value, jsonReplacer);
+    default:
+      return undefined; // undefined, functions, symbols
+  }
+}
+
+/** How fail2ban stores a set: Python's repr of a list of strings. */
+function setText(set: Set<unknown>): string {
+  return `[${[...set].map((v) => `'${String(v)}'`).join(', ')}]`;
+}
+
+/** Nested values JSON has no form for, as `valueJson` writes them. */
 function jsonReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Set) return `[${[...value].map((v) => `'${String(v)}'`).join(', ')}]`;
+  if (value instanceof Set) return setText(value);
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
@@ -309,6 +347,8 @@ export class Store {
   #pendingBanTimes = new Map<string, { jail: string; ip: string; bantime: number }>();
   #writeBehindMs: number | null;
   #flushTimer: NodeJS.Timeout | null = null;
+  /** When #flushTimer fires (performance.now()). */
+  #flushDue = 0;
   /**
    * Write-behind delay: writeBehindMs, or 25× the last flush's duration (at most 10× writeBehindMs),
    * so writing takes at most ~4% of the time: heavy traffic or a backlog (journal catch-up) gets
@@ -317,6 +357,9 @@ export class Store {
   #flushDelayMs = 0;
   /** When the oldest change still buffered was made (performance.now(); 0: nothing buffered). */
   #bufferedSince = 0;
+  #progressWriteMs = 0;
+  /** When the oldest unwritten position or cursor was set (performance.now(); 0: none). */
+  #progressSince = 0;
   /** How to start the WAL checkpoint worker (null: SQLite checkpoints inside commits). */
   #checkpointOpts: CheckpointerOptions | null = null;
   #checkpointer: BackgroundCheckpointer | null = null;
@@ -334,6 +377,7 @@ export class Store {
     this.#flushInterval = opts.flushIntervalSeconds ?? 10;
     this.#writeBehindMs = opts.writeBehindMs ?? null;
     this.#flushDelayMs = this.#writeBehindMs ?? 0;
+    this.#progressWriteMs = opts.progressWriteMs ?? this.#flushDelayMs;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#log = opts.log ?? (() => {});
     this.#lastFlush = this.#now();
@@ -435,7 +479,10 @@ export class Store {
       setCursor: db.prepare('INSERT OR REPLACE INTO journal_cursors(jail, cursor, time) VALUES(?, ?, ?)'),
       getFailures: db.prepare('SELECT id, ip, family, firsttime, lasttime, retry, failures, data FROM failures WHERE jail = ?'),
       upsertFailure: db.prepare(
-        'INSERT OR REPLACE INTO failures(jail, id, ip, family, firsttime, lasttime, retry, failures, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        // an update in place: REPLACE would delete and re-insert the row and its primary-key entry
+        'INSERT INTO failures(jail, id, ip, family, firsttime, lasttime, retry, failures, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT(jail, id) DO UPDATE SET ip = excluded.ip, family = excluded.family, firsttime = excluded.firsttime, ' +
+          'lasttime = excluded.lasttime, retry = excluded.retry, failures = excluded.failures, data = excluded.data',
       ),
       deleteFailure: db.prepare('DELETE FROM failures WHERE jail = ? AND id = ?'),
     };
@@ -461,12 +508,8 @@ export class Store {
   }
 
   #banRow(t: BanTicket): [string, number, number, number, Buffer] {
-    const data: Record<string, unknown> = { ...t.data };
     const matches = lastN(t.matches, this.#dbMaxMatches);
-    if (matches.length) data.matches = matches;
-    else delete data.matches;
-    data.failures = t.failures;
-    const json = dataJson(data);
+    const json = Buffer.from(dataJson(t.data, { matches: matches.length ? matches : undefined, failures: t.failures }), 'utf8');
     return [t.id, Math.round(t.time), t.bantime, t.banCount, json];
   }
 
@@ -665,21 +708,30 @@ export class Store {
   }
 
   #maybeFlush(): void {
-    if (this.#writeBehindMs !== null) this.#scheduleFlush();
-    else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
+    if (this.#writeBehindMs !== null) {
+      if (!this.#progressSince) this.#progressSince = performance.now();
+      this.#scheduleFlush();
+    }    else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
   }
 
   /**
-   * Write-behind: a flush at most writeBehindMs from now (one timer for all buffered changes).
-   * A timer that fires late means the event loop is busy with a burst of lines: the flush waits
-   * for a turn that leaves the loop idle, so it does not stall the bans of the burst, but never
-   * longer than until the oldest buffered change is 10× writeBehindMs old.
+   * Write-behind: one timer for all buffered changes, due writeBehindMs after the first buffered
+   * ban, or progressWriteMs after the first buffered position or cursor (a ban brings a timer
+   * set for progress forward). A timer that fires late means the event loop is busy with a burst
+   * of lines: the flush waits for a turn that leaves the loop idle, so it does not stall the bans
+   * of the burst, but never longer than until the oldest buffered change is 10× writeBehindMs old.
    */
   #scheduleFlush(delayMs = this.#flushDelayMs): void {
-    if (this.#flushTimer || this.#closed) return;
+    if (this.#closed) return;
     const now = performance.now();
     if (!this.#bufferedSince) this.#bufferedSince = now;
+    if (!this.#bansPending() && this.#progressSince) delayMs = Math.max(delayMs, this.#progressSince + this.#progressWriteMs - now);
     const due = now + delayMs;
+    if (this.#flushTimer) {
+      if (due >= this.#flushDue) return;
+      clearTimeout(this.#flushTimer);
+    }
+    this.#flushDue = due;
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = null;
       const fired = performance.now();
@@ -688,14 +740,20 @@ export class Store {
         return;
       }
       try {
-        this.flush();
+        this.#write(!this.#progressSince || fired - this.#progressSince >= this.#progressWriteMs);
       } catch (e) {
         // bans, positions and cursors stay buffered for the next try (drained failure changes do not)
         this.#log('error', (e as Error).message);
         this.#scheduleFlush(5000); // a broken disk gets one error line per 5 s, not ten per second
+        return;
       }
+      if (this.#progressSince) this.#scheduleFlush(); // bans were due, progress is not yet
     }, delayMs);
     this.#flushTimer.unref();
+  }
+
+  #bansPending(): boolean {
+    return this.#pendingBans.length > 0 || this.#pendingBanTimes.size > 0;
   }
 
   /**
@@ -753,20 +811,26 @@ export class Store {
 
   /** Writes buffered bans and prolongations, log positions, journal cursors and failure changes in one transaction. */
   flush(): void {
+    this.#write(true);
+  }
+
+  /** `flush`; without `progress` only the bans and prolongations (positions, cursors and failures stay buffered). */
+  #write(progress: boolean): void {
     this.#lastFlush = this.#now();
-    this.#bufferedSince = 0;
     if (this.#flushTimer) {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = null;
     }
+    if (progress) this.#progressSince = 0;
+    this.#bufferedSince = this.#progressSince;
     if (!this.pendingWrites) return;
     const started = performance.now();
     const bans = this.#pendingBans;
     const banTimes = [...this.#pendingBanTimes.values()];
-    const positions = [...this.#pendingPositions.values()];
-    const cursors = [...this.#pendingCursors.entries()];
+    const positions = progress ? [...this.#pendingPositions.values()] : [];
+    const cursors = progress ? [...this.#pendingCursors.entries()] : [];
     const failures: [string, FailureChanges][] = [];
-    for (const [jail, t] of this.#failureTrackers) if (t.pendingChanges) failures.push([jail, t.drainChanges()]);
+    if (progress) for (const [jail, t] of this.#failureTrackers) if (t.pendingChanges) failures.push([jail, t.drainChanges()]);
     this.#guard('write positions', () => {
       const s = this.#stmt;
       this.#db.transaction(() => {
@@ -785,8 +849,7 @@ export class Store {
           for (const id of ch.remove) s.deleteFailure.run(jail, id);
           for (const t of ch.upsert) {
             // matches capped like a ban row's (dbmaxmatches): a huge maxretry must not make every flush rewrite them all
-            const data: Record<string, unknown> = { ...t.data, matches: lastN(t.matches, this.#dbMaxMatches) };
-            const json = dataJson(data);
+            const json = dataJson(t.data, { matches: lastN(t.matches, this.#dbMaxMatches) });
             s.upsertFailure.run(jail, t.id, t.ip, t.family, t.firstTime, t.lastTime, t.retry, t.failures, json);
           }
         }
@@ -794,8 +857,10 @@ export class Store {
     });
     if (bans.length) this.#pendingBans = [];
     this.#pendingBanTimes.clear();
-    this.#pendingPositions.clear();
-    this.#pendingCursors.clear();
+    if (progress) {
+      this.#pendingPositions.clear();
+      this.#pendingCursors.clear();
+    }
     this.#ensureCheckpointer();
     if (this.#writeBehindMs !== null) {
       const base = this.#writeBehindMs;

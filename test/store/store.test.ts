@@ -264,3 +264,42 @@ test('open failure tickets are written with the positions and read back after a 
   assert.equal(fm2.totalFailed, 1, 'restored failures are not counted again in Total failed');
   s2.close();
 });
+
+test('ban and failure rows store data as fail2ban does: sets as Python list text, matches capped, values JSON has no form for left out', (t) => {
+  const file = join(tempDir(t), 'moat.sqlite3');
+  const s = Store.open(file, { now: () => 1_000_100, dbMaxMatches: 2 });
+  s.addJail('sshd');
+  const data = {
+    mlfid: ' host sshd[1]: ',
+    nofail: null,
+    users: new Set(['root', 'admin']),
+    n: 2,
+    big: 12345678901234567890n,
+    nested: { inner: new Set(['x']) },
+    triples: [['', 'Jan  1', ' tail']],
+    gone: undefined,
+    fn: () => 1,
+    matches: [['', 'Jan  1 00:00:01', ' replaced']],
+  };
+  // a ban row: the ticket's capped matches replace the record's, failures added at the end
+  s.addBan(ticket({ matches: ['l1', 'l2', 'l3'], failures: 3, data }));
+  const fm = new FailManager({ maxRetry: 10, findTime: 600, maxMatches: 5, trackChanges: true });
+  s.trackFailures('sshd', fm);
+  fm.addFailure({ id: '192.0.2.20', ip: '192.0.2.20', family: 'inet4', time: 1_000_090, matches: ['f1', 'f2', 'f3'], attempts: 1, data, regexIndex: 0 });
+  s.flush();
+  s.close();
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  const ban = (db.prepare('SELECT data FROM bips').get() as { data: Buffer }).data;
+  assert.ok(Buffer.isBuffer(ban), 'ban data is a BLOB, as fail2ban writes it');
+  const common = '"mlfid":" host sshd[1]: ","nofail":null,"users":"[\'root\', \'admin\']","n":2,"big":"12345678901234567890","nested":{"inner":"[\'x\']"},"triples":[["","Jan  1"," tail"]]';
+  assert.equal(ban.toString('utf8'), `{${common},"matches":["l2","l3"],"failures":3}`);
+  const failure = (db.prepare('SELECT data FROM failures').get() as { data: string }).data;
+  assert.equal(String(failure), `{${common},"matches":["f2","f3"]}`);
+  // no matches kept: the key is left out of a ban row
+  const s2 = Store.open(file, { now: () => 1_000_100, dbMaxMatches: 0 });
+  s2.addBan(ticket({ id: '192.0.2.11', ip: '192.0.2.11', data: { user: 'x', matches: ['m'] } }));
+  s2.close();
+  const row = db.prepare("SELECT data FROM bips WHERE ip = '192.0.2.11'").get() as { data: Buffer };
+  assert.equal(row.data.toString('utf8'), '{"user":"x","failures":3}');
+});

@@ -171,3 +171,31 @@ test('background checkpoints: the worker ends when nothing is written and comes 
   for (let i = 0; i < 100 && statSync(file).size === size; i++) await sleep(20);
   assert.ok(statSync(file).size > size, 'the new worker checkpoints');
 });
+
+test('write-behind: positions and failure counts wait for progressWriteMs; a ban does not wait for them', async (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 20, progressWriteMs: 60_000, now: () => 1_000_100 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  // a position first: its timer is due in a minute; the ban brings it forward
+  s.setLogPosition('sshd', '/var/log/auth.log', 'h', 10);
+  s.addBans([ticket('192.0.2.1')]);
+  for (let i = 0; i < 80 && onDisk(file).bans === 0; i++) await sleep(25);
+  assert.deepEqual(onDisk(file), { bans: 1, bips: 1, positions: 0 }, 'the ban is written, the position waits');
+  assert.equal(s.pendingWrites, 1);
+  s.flush(); // an explicit flush (jail stop, close) writes everything
+  assert.deepEqual(onDisk(file), { bans: 1, bips: 1, positions: 1 });
+});
+
+test('write-behind: buffered positions are written once progressWriteMs has passed', async (t) => {
+  const file = tempFile(t);
+  const s = Store.open(file, { writeBehindMs: 10, progressWriteMs: 100, now: () => 1_000_100 });
+  t.after(() => s.close());
+  s.addJail('sshd');
+  const from = performance.now();
+  s.setLogPosition('sshd', '/var/log/auth.log', 'h', 10);
+  for (let i = 0; i < 200 && s.pendingWrites; i++) await sleep(10);
+  assert.equal(s.pendingWrites, 0, 'written by the timer');
+  assert.ok(performance.now() - from >= 100 - 5, 'not before progressWriteMs');
+  assert.equal(onDisk(file).positions, 1);
+});

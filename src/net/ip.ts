@@ -178,8 +178,11 @@ export function parseIp(input: string): IpAddress | null {
   if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
   let family: Family;
   let bytes: Uint8Array;
+  /** The input when it is a dotted quad (which `dottedQuad` accepts only in canonical form). */
+  let canonical4: string | null = null;
   const quad = dottedQuad(s);
   if (quad >= 0) {
+    canonical4 = s;
     family = 'inet4';
     bytes = Uint8Array.of(quad >>> 24, (quad >>> 16) & 0xff, (quad >>> 8) & 0xff, quad & 0xff);
   } else if (isIPv6(s)) {
@@ -210,7 +213,9 @@ export function parseIp(input: string): IpAddress | null {
     if (prefix < 0 || prefix > max) return null;
     bytes = maskBytes(bytes, prefix);
   }
-  const address = family === 'inet4' ? [...bytes].join('.') : v6Text(bytes);
+  // a whole dotted quad is its own text (the ignore list parses every failure's address)
+  const address =
+    family === 'inet6' ? v6Text(bytes) : canonical4 !== null && prefix === 32 ? canonical4 : `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   return { family, address, bytes, prefix };
 }
 

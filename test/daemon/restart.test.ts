@@ -28,7 +28,7 @@ test('kill -9 and restart: ban restored, positions and failure counts kept, a li
     append(auth, sshFail('eve', '203.0.113.50'));
     await waitFor('ban', () => readOr(dummy).includes('+203.0.113.4'), 10_000, () => e.log());
     await waitFor('4 failures', () => totalFailed(e.moat(['status', 'sshd']).stdout) === 4, 10_000, () => e.log());
-    // the position and eve's open ticket are written behind (100 ms–1 s later): wait until they are
+    // the position and eve's open ticket are written behind (within 5 s): wait until they are
     // in the database, then kill (a kill before that loses them consistently: the lines would be read again)
     await waitFor('position and failure ticket written behind', () => stored(e.db, auth), 10_000, () => e.log());
     await e.kill('SIGKILL');

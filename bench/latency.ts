@@ -35,7 +35,8 @@ import {
   type DaemonTools,
 } from './lib/daemons.ts';
 import { runStandalone, type BenchOptions, type FigureBenchmark } from './lib/figure.ts';
-import { isMain } from './lib/paths.ts';
+import { RESULTS_DIR, ensureDir, isMain } from './lib/paths.ts';
+import { cdfSvg } from './lib/plot.ts';
 import { check, figureOutcome, ratioOf, type FigureOutcome, type FigureRow } from './lib/results.ts';
 
 const TARGET_P99_MS = 5;
@@ -219,6 +220,8 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     notes.push(`moat nftables p50 minus the nft floor: ${(moatNft.p50 - fn50).toFixed(2)} ms (detection, filter, ban decision, batching; negative: moat's nft -i session skips the nft start-up the floor pays)`);
   }
   const verdictRun = !moatNft.error && moatNft.actionMs.length > 0;
+  const plot = writeLatencyPlot(results, trials);
+  notes.push(`distribution plot: ${plot}`);
   return figureOutcome(setup, {
     title: `ban latency, maxretry-th failure → ban in the kernel set (nftables) / ban action starts (stamp) (${trials} trials, p50/p99)`,
     moatRan: verdictRun || (!moat.error && moat.actionMs.length > 0),
@@ -226,6 +229,18 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     rows,
     details: { trials, warmup: WARMUP_TRIALS, maxretry: MAXRETRY, daemons: results, floors: { actionMs: floorAction, nftMs: floorNft, inotifyMs: floorInotify } },
   });
+}
+
+/** bench/results/latency.svg: every daemon's latencies as a CDF on a log axis, with the p99 target. */
+function writeLatencyPlot(results: Record<string, Latencies>, trials: number): string {
+  const series = Object.values(results)
+    .filter((r) => r.actionMs.length)
+    .sort((a, b) => Number(b.label.startsWith('moat')) - Number(a.label.startsWith('moat')) || Number(b.signal === 'nft') - Number(a.signal === 'nft'))
+    .map((r) => ({ label: `${r.label}: ${r.signal === 'nft' ? 'element in the set' : 'stamp action starts'}`, values: r.actionMs }));
+  const svg = cdfSvg(series, { title: `Ban latency, maxretry-th failure → ban (${trials} trials per daemon)`, target: { ms: TARGET_P99_MS, label: `target p99 ≤ ${TARGET_P99_MS} ms` } });
+  const path = join(ensureDir(RESULTS_DIR), 'latency.svg');
+  writeFileSync(path, svg);
+  return path;
 }
 
 export const latency: FigureBenchmark = {

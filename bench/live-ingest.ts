@@ -20,6 +20,10 @@
  * Targets (issue 7): ≤ 10 % of a core, no backlog, ≥ 10k bans/s. Reference: fail2ban 97 % of a
  * core, ~122 bans/s, 19 s backlog.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   LogWriter,
   NftElementWatcher,
@@ -27,6 +31,7 @@ import {
   banLogLines,
   benchIp,
   nftElementCount,
+  readCpu,
   realtimeMs,
   setupDaemonBench,
   sleep,
@@ -189,39 +194,15 @@ async function measureDaemon(spec: DaemonSpec, tools: DaemonTools, input: string
   try {
     log(`  ${spec.label}: ready after ${(d.startMs / 1000).toFixed(1)} s; writing ${input.length} lines at ${rate}/s`);
     await sleep(1000);
-    const writer = new LogWriter(d.authLog);
-    const perBatch = Math.max(1, Math.round((rate * BATCH_MS) / 1000));
     const cpuTimeline: IngestOutcome['cpuTimeline'] = [];
     const c0 = d.cpu()!;
     const wallStartMs = realtimeMs();
-    const start = performance.now();
-    let written = 0;
-    let lastSample = start;
-    let prefix = syslogDate();
-    let prefixAt = Date.now();
-    while (written < input.length) {
-      const due = Math.min(input.length, (Math.floor((performance.now() - start) / BATCH_MS) + 1) * perBatch);
-      if (due > written) {
-        if (Date.now() - prefixAt >= 200) {
-          prefix = syslogDate();
-          prefixAt = Date.now();
-        }
-        // The generator's dates ("Jan  5 00:00:01", 15 characters) become now.
-        const batch = input.slice(written, due).map((l) => prefix + l.slice(15));
-        writer.write(batch);
-        written = due;
-      }
-      if (performance.now() - lastSample >= 1000) {
-        const c = d.cpu();
-        if (c) cpuTimeline.push({ t: (c.at - start) / 1000, self: c.self - c0.self, children: c.children - c0.children });
-        lastSample = performance.now();
-      }
-      await sleep(Math.max(1, start + (due / perBatch) * BATCH_MS - performance.now()));
-    }
-    writer.close();
+    const { seconds: writerSeconds, written } = await writeAtRate(d.authLog, input, rate, (start) => {
+      const c = d.cpu();
+      if (c) cpuTimeline.push({ t: (c.at - start) / 1000, self: c.self - c0.self, children: c.children - c0.children });
+    });
     const c1 = d.cpu()!;
     const wallStopMs = realtimeMs();
-    const writerSeconds = (performance.now() - start) / 1000;
     const nftAtWriterStop = nftElementCount(d);
     log(`    writer done in ${writerSeconds.toFixed(1)} s; waiting for late bans`);
     const { capped } = await waitForQuiet(d, performance.now());
@@ -269,6 +250,88 @@ async function measureDaemon(spec: DaemonSpec, tools: DaemonTools, input: string
   }
 }
 
+/**
+ * Appends `input` to `path` at `rate` lines/s in BATCH_MS batches, dated now; `everySecond` runs
+ * once a second (given the start, performance.now()). Returns the writer's duration.
+ */
+async function writeAtRate(path: string, input: string[], rate: number, everySecond?: (start: number) => void): Promise<{ seconds: number; written: number }> {
+  const writer = new LogWriter(path);
+  const perBatch = Math.max(1, Math.round((rate * BATCH_MS) / 1000));
+  const start = performance.now();
+  let written = 0;
+  let lastSample = start;
+  let prefix = syslogDate();
+  let prefixAt = Date.now();
+  try {
+    while (written < input.length) {
+      const due = Math.min(input.length, (Math.floor((performance.now() - start) / BATCH_MS) + 1) * perBatch);
+      if (due > written) {
+        if (Date.now() - prefixAt >= 200) {
+          prefix = syslogDate();
+          prefixAt = Date.now();
+        }
+        // The generator's dates ("Jan  5 00:00:01", 15 characters) become now.
+        writer.write(input.slice(written, due).map((l) => prefix + l.slice(15)));
+        written = due;
+      }
+      if (everySecond && performance.now() - lastSample >= 1000) {
+        everySecond(start);
+        lastSample = performance.now();
+      }
+      await sleep(Math.max(1, start + (due / perBatch) * BATCH_MS - performance.now()));
+    }
+  } finally {
+    writer.close();
+  }
+  return { seconds: (performance.now() - start) / 1000, written };
+}
+
+/**
+ * The runtime's floor for following a log: a Node process that only watches the file, reads what
+ * was appended and splits it into lines (synchronous reads, no filter, no bookkeeping), fed by the
+ * same writer. Its CPU share at the same rate is what any Node daemon pays before its first regex.
+ */
+const TAIL_ONLY = `
+const fs = require('node:fs');
+const file = process.argv[1];
+const fd = fs.openSync(file, 'r');
+const buf = Buffer.alloc(1 << 20);
+let pos = fs.fstatSync(fd).size, rest = '', lines = 0;
+const read = () => {
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; ) {
+    pos += n;
+    const parts = (rest + buf.toString('utf8', 0, n)).split('\\n');
+    rest = parts.pop();
+    lines += parts.length;
+  }
+};
+fs.watch(file, read);
+process.on('SIGTERM', () => { read(); process.stdout.write(String(lines)); process.exit(0); });
+process.stdout.write('ready\\n');
+`;
+
+async function measureTailFloor(input: string[], rate: number): Promise<{ pctOfCore: number; lines: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-bench-tail-'));
+  const file = join(dir, 'auth.log');
+  writeFileSync(file, '');
+  const child = spawn(process.execPath, ['-e', TAIL_ONLY, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    for (let i = 0; i < 100 && !out.startsWith('ready'); i++) await sleep(50);
+    const c0 = readCpu(child.pid!)!;
+    const { seconds } = await writeAtRate(file, input, rate);
+    const c1 = readCpu(child.pid!)!;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    return { pctOfCore: ((c1.self - c0.self) / seconds) * 100, lines: Number(out.slice('ready\n'.length)) };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function failed(label: string, error: string): IngestOutcome {
   return {
     label, error, writerSeconds: 0, linesWritten: 0, cpu: null, cpuTimeline: [], bansWhileWriting: 0, bansPerSecondWriting: null, bansTotal: 0,
@@ -300,6 +363,19 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     { kind: 'moat', label: 'moatd (inotify, native nftables)', jail: { ...jail, backend: 'auto', action: { kind: 'banaction', name: 'nftables' } } },
     setup.moatError, opts.bans ?? BURST_MOAT, 0,
   );
+  // What the CPU figure is made of: the same lines through moatd with every failure ignored
+  // (reading + date + filter, nothing counted, logged, stored or banned), and a bare Node tail.
+  const filterOnly = await measure(
+    {
+      kind: 'moat',
+      label: 'moatd, every line filtered, no failure counted (ignoreregex = .)',
+      jail: { ...jail, backend: 'auto', action: { kind: 'banaction', name: 'nftables' } },
+      jailExtra: 'ignoreregex = .\n',
+    },
+    setup.moatError, 0, 0,
+  );
+  log('  floor: a Node process that only follows the file');
+  const tailFloor = setup.moatError ? null : await measureTailFloor(input, rate);
   const f2b = await measure(
     { kind: 'fail2ban', label: 'fail2ban (pyinotify, nftables-multiport)', jail: { ...jail, backend: 'pyinotify', action: { kind: 'banaction', name: 'nftables-multiport' } } },
     // fail2ban's ban capacity is its drain rate: the writer leaves it a backlog of thousands of bans.
@@ -347,13 +423,21 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     notes.push(`fail2ban had ~${left} bans to go (moat's count minus its own) when the bench stopped waiting: at its drain rate about ${(left / f2b.drainBansPerSecond).toFixed(0)} s more`);
   }
   if (ok(moat) && moat.burst) notes.push(`burst size this run: ${moat.burst.addresses} addresses (--bans N)`);
+  const pct = (o: IngestOutcome) => (o.cpu ? `${o.cpu.pctOfCore.toFixed(1)} %` : 'n/a');
+  if (ok(moat) && tailFloor) {
+    notes.push(
+      `CPU, what it is made of (same writer, same rate): a Node process that only follows the file (fs.watch + read + split) ${tailFloor.pctOfCore.toFixed(1)} % (${tailFloor.lines} lines seen); ` +
+        `moatd with every failure ignored (read, date, prefregex, failregex, ignoreregex; nothing counted, logged, stored or banned) ${pct(filterOnly)}; moatd ${pct(moat)}: ` +
+        `the rest is counting, logging, persisting and banning the failures (${expected.upper.size} addresses, ~${Math.round(input.filter((l) => /Failed|Invalid user|maximum auth|authentication failure/.test(l)).length / (total / rate))} failure lines/s)`,
+    );
+  }
   const strip = (o: IngestOutcome) => ({ ...o, bannedIps: o.bannedIps.length });
   return figureOutcome(setup, {
     title: `live ingest: sshd mix at ${rate} lines/s for ${(total / rate).toFixed(0)} s, nftables bans in a namespace`,
     moatRan: !moat.error,
     moatError: moat.error,
     rows,
-    details: { rate, lines: total, maxretry: MAXRETRY, expectedBans: { lower: expected.lower.size, upper: expected.upper.size }, onlyMoat: onlyMoat.slice(0, 50), onlyFail2ban: onlyFail2ban.slice(0, 50), daemons: { moat: strip(moat), fail2ban: strip(f2b) } },
+    details: { rate, lines: total, maxretry: MAXRETRY, expectedBans: { lower: expected.lower.size, upper: expected.upper.size }, onlyMoat: onlyMoat.slice(0, 50), onlyFail2ban: onlyFail2ban.slice(0, 50), daemons: { moat: strip(moat), fail2ban: strip(f2b), moatFilterOnly: strip(filterOnly) }, tailFloor },
   });
 }
 

@@ -711,7 +711,7 @@ export class Store {
     if (this.#writeBehindMs !== null) {
       if (!this.#progressSince) this.#progressSince = performance.now();
       this.#scheduleFlush();
-    }    else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
+    } else if (this.#now() - this.#lastFlush >= this.#flushInterval) this.flush();
   }
 
   /**

@@ -50,7 +50,8 @@ for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
     ts=$(date '+%b %e %H:%M:%S')
     echo "$ts demo sshd[$((4000 + n))]: Failed password for invalid user admin$n from $ip port $((40000 + n)) ssh2" >> "$demo/auth.log"
     if [ $((n % 5)) -eq 0 ]; then
-      echo "$ts demo sshd[$((4000 + n))]: Accepted publickey for alice from 198.51.100.2 port 50000 ssh2" >> "$demo/auth.log"
+      # her own connection (pid): a login in a session that had failures of other users counts as one (fail2ban sshd)
+      echo "$ts demo sshd[$((9000 + n))]: Accepted publickey for alice from 198.51.100.2 port 50000 ssh2" >> "$demo/auth.log"
     fi
     sleep 1
   done

@@ -30,7 +30,7 @@ import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces, hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { dottedQuad, ipv6Words, isMappedIpv4Words, parseIp, networkContains, reversePointer, type IpAddress, type Family } from '../net/ip.ts';
+import { dottedQuad, ipv4NetworkContains, ipv6Words, isMappedIpv4Words, parseIp, networkContains, reversePointer, type IpAddress, type Family } from '../net/ip.ts';
 
 export type IgnoreSource = 'ip' | 'dns' | 'command' | 'ignoreself rule';
 
@@ -103,6 +103,11 @@ interface ListFile {
 type Entry = { kind: 'net'; text: string; net: IpAddress } | { kind: 'dns'; text: string; name: string } | { kind: 'file'; text: string; file: ListFile };
 
 const SELF_KEY = '\0self';
+
+/** Whether network `n` holds the subject: a dotted quad as `dottedQuad`'s number (>= 0), else parsed. */
+function inNetwork(n: IpAddress, quad: number, addr: IpAddress | null): boolean {
+  return quad >= 0 ? ipv4NetworkContains(n, quad) : addr !== null && networkContains(n, addr);
+}
 
 async function defaultResolve(name: string): Promise<string[]> {
   const all = await lookup(name, { all: true, verbatim: true });
@@ -211,6 +216,8 @@ export class IgnoreList {
   #singles = new Map<string, string>(); // canonical address or raw text → entry text
   #entries: Entry[] = [];
   #dns = new Map<string, DnsState>();
+  /** The `#dns` keys of the host's own names (ignoreself), in the order they were added. */
+  #selfNames: string[] = [];
   #cache = new Map<string, { verdict: IgnoreVerdict; at: number }>();
   #ownAddrs: Set<string> | null = null;
   #ownAddrsAt = 0;
@@ -235,7 +242,13 @@ export class IgnoreList {
       baseDir: opts.baseDir ?? process.cwd(),
     };
     for (const e of opts.ignoreIp ?? []) this.add(e);
-    if (this.ignoreSelf) for (const n of this.#opts.ownNames()) this.#ensureDns(`${SELF_KEY}${n}`);
+    if (this.ignoreSelf) {
+      for (const n of this.#opts.ownNames()) {
+        const key = `${SELF_KEY}${n}`;
+        if (!this.#dns.has(key)) this.#selfNames.push(key);
+        this.#ensureDns(key);
+      }
+    }
   }
 
   /** Adds one ignoreip entry (`set JAIL addignoreip`). Returns false for a duplicate. */
@@ -336,7 +349,10 @@ export class IgnoreList {
     if (this.ignoreSelf) {
       const own = this.#ownAddresses();
       sets.push(() => own);
-      for (const [name, st] of this.#dns) if (name.startsWith(SELF_KEY)) sets.push(() => st.addresses);
+      for (const name of this.#selfNames) {
+        const st = this.#dns.get(name)!;
+        sets.push(() => st.addresses);
+      }
     }
     const singles = new Set<string>();
     for (const key of this.#singles.keys()) if (parseIp(key)) singles.add(key);
@@ -413,30 +429,33 @@ export class IgnoreList {
 
   /** Steps 2–5 of §4.2. `settled`: unresolved names count as "no match" instead of "pending". */
   #evaluate(s: IgnoreSubject, settled: boolean): IgnoreVerdict | 'pending' | 'command' {
-    const addr = parseIp(s.id);
-    const single = addr && addr.prefix === (addr.family === 'inet4' ? 32 : 128) ? addr : null;
+    // a dotted quad (the usual failure id) is a single address and its own canonical text: it is
+    // matched as a number, without parsing it into bytes (this runs for every failure)
+    const quad = dottedQuad(s.id);
+    const addr = quad >= 0 ? null : parseIp(s.id);
+    const single = quad >= 0 ? s.id : addr && addr.prefix === (addr.family === 'inet4' ? 32 : 128) ? addr.address : null;
     let pending = false;
-    if (this.ignoreSelf && single) {
-      if (this.#ownAddresses().has(single.address)) return { ignored: true, source: 'ignoreself rule', cached: false };
-      for (const [name, st] of this.#dns) {
-        if (!name.startsWith(SELF_KEY)) continue;
+    if (this.ignoreSelf && single !== null) {
+      if (this.#ownAddresses().has(single)) return { ignored: true, source: 'ignoreself rule', cached: false };
+      for (const name of this.#selfNames) {
+        const st = this.#dns.get(name)!;
         this.#refreshDnsIfStale(name, st);
-        if (st.addresses.has(single.address)) return { ignored: true, source: 'ignoreself rule', cached: false };
+        if (st.addresses.has(single)) return { ignored: true, source: 'ignoreself rule', cached: false };
         if (!st.settled && !settled) pending = true;
       }
     }
-    if (this.#singles.has(s.id) || (single && this.#singles.has(single.address))) return { ignored: true, source: 'ip', cached: false };
+    if (this.#singles.has(s.id) || (single !== null && this.#singles.has(single))) return { ignored: true, source: 'ip', cached: false };
     for (const e of this.#entries) {
       if (e.kind === 'net') {
-        if (addr && networkContains(e.net, addr)) return { ignored: true, source: 'ip', cached: false };
+        if (inNetwork(e.net, quad, addr)) return { ignored: true, source: 'ip', cached: false };
       } else if (e.kind === 'file') {
         this.#refreshFile(e.file, false);
-        if (single && e.file.singles.has(single.address)) return { ignored: true, source: 'ip', cached: false };
-        if (addr && e.file.networks.some((n) => networkContains(n, addr))) return { ignored: true, source: 'ip', cached: false };
-      } else if (single) {
+        if (single !== null && e.file.singles.has(single)) return { ignored: true, source: 'ip', cached: false };
+        if (e.file.networks.some((n) => inNetwork(n, quad, addr))) return { ignored: true, source: 'ip', cached: false };
+      } else if (single !== null) {
         const st = this.#ensureDns(e.name);
         this.#refreshDnsIfStale(e.name, st);
-        if (st.addresses.has(single.address)) return { ignored: true, source: 'dns', cached: false };
+        if (st.addresses.has(single)) return { ignored: true, source: 'dns', cached: false };
         if (!st.settled && !settled) pending = true;
       }
     }

@@ -252,9 +252,25 @@ export function isIp(input: string): boolean {
 export function networkContains(network: IpAddress, address: IpAddress): boolean {
   if (network.family !== address.family) return false;
   if (address.prefix < network.prefix) return false;
-  const masked = maskBytes(address.bytes, network.prefix);
-  for (let i = 0; i < masked.length; i++) if (masked[i] !== network.bytes[i]) return false;
+  // the address masked to the network's prefix, compared byte by byte without a masked copy
+  const whole = network.prefix >> 3;
+  for (let i = 0; i < whole; i++) if (address.bytes[i] !== network.bytes[i]) return false;
+  const bits = network.prefix & 7;
+  for (let i = whole; i < network.bytes.length; i++) {
+    const mask = i === whole ? (0xff << (8 - bits)) & 0xff : 0;
+    if ((address.bytes[i]! & mask) !== network.bytes[i]) return false;
+  }
   return true;
+}
+
+/** `networkContains` for an IPv4 address given as `dottedQuad`'s number (the ignore check, per failure). */
+export function ipv4NetworkContains(network: IpAddress, quad: number): boolean {
+  if (network.family !== 'inet4') return false;
+  const b = network.bytes;
+  // unmasked, as networkContains compares them
+  const base = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const mask = network.prefix === 0 ? 0 : (0xffffffff << (32 - network.prefix)) >>> 0;
+  return (quad & mask) >>> 0 === base;
 }
 
 /** Reverse-DNS style text used by the <ip-rev> tag: fail2ban leaves a trailing dot and no suffix. */

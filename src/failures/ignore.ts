@@ -38,6 +38,9 @@ export type IgnoreVerdict =
   | { ignored: true; source: IgnoreSource; /** answer came from ignorecache (fail2ban does not log these) */ cached: boolean }
   | { ignored: false; cached: boolean };
 
+/** The usual verdict, shared (verdicts are never changed: a cached one is copied). */
+const NOT_IGNORED: IgnoreVerdict = Object.freeze({ ignored: false, cached: false });
+
 /** What is checked: an ID alone, or a failure with the values tags may use. */
 export interface IgnoreSubject {
   id: string;
@@ -461,7 +464,7 @@ export class IgnoreList {
     }
     if (pending) return 'pending';
     if (this.ignoreCommand) return 'command';
-    return { ignored: false, cached: false };
+    return NOT_IGNORED;
   }
 
   #ownAddresses(): Set<string> {

@@ -357,24 +357,19 @@ export class Filter {
     return this.lineWallValue;
   }
 
-  /** Converts matches with ids into Failures (pending and nofail matches are dropped). */
-  static toFailures(matches: FilterMatch[], fallbackTime: number): Failure[] {
-    const out: Failure[] = [];
-    for (const m of matches) {
-      if (m.id === null || m.nofail) continue;
-      const triples = m.data.matches ?? [];
-      out.push({
-        id: m.id,
-        family: m.family,
-        ip: m.ip,
-        time: m.time ?? fallbackTime,
-        matches: triples.map((t) => t[0] + t[1] + t[2]),
-        attempts: Math.max(1, triples.length),
-        data: m.data,
-        regexIndex: m.regexIndex,
-      });
-    }
-    return out;
+  /** The Failure of a match that has an id (`id`: `m.id`; pending and nofail matches are no failures). */
+  static toFailure(m: FilterMatch, id: string, fallbackTime: number): Failure {
+    const triples = m.data.matches ?? [];
+    return {
+      id,
+      family: m.family,
+      ip: m.ip,
+      time: m.time ?? fallbackTime,
+      matches: triples.map((t) => t[0] + t[1] + t[2]),
+      attempts: Math.max(1, triples.length),
+      data: m.data,
+      regexIndex: m.regexIndex,
+    };
   }
 
   private warnOnce(key: string, message: string): void {

@@ -315,7 +315,7 @@ export class Jail {
     const now = this.#now();
     for (const m of matches) {
       if (m.id === null || m.nofail) continue;
-      const failure = Filter.toFailures([m], now)[0]!;
+      const failure = Filter.toFailure(m, m.id, now);
       // a failure from the future is counted as happening now
       if (failure.time > now) failure.time = now;
       this.handleFailure(failure, m.needsDns);

@@ -97,9 +97,10 @@ export class Daemon implements DaemonApi {
     this.logger = new Logger({ target: this.settings.logtarget, level: this.settings.loglevel, syslogSocket: this.settings.syslogsocket });
     const child = (n: string) => this.logger.child(`moat.${n}`);
     this.#log = { server: child('server'), filter: child('filter'), actions: child('actions'), jail: child('jail'), transmitter: child('transmitter') };
-    this.logger.subscribe((r) =>
-      this.events.publish({ type: 'log', time: r.time, level: levelLabel(r.level), logger: r.name, message: r.message }),
-    );
+    this.logger.subscribe((r) => {
+      // every "Found" line comes through here: no event object unless a client watches
+      if (this.events.size) this.events.publish({ type: 'log', time: r.time, level: levelLabel(r.level), logger: r.name, message: r.message });
+    });
     this.#log.server.info('-'.repeat(50));
     this.#log.server.info(`Starting moat v${MOAT_VERSION}`);
     for (const w of cfg.warnings) this.#log.server.warning(w);

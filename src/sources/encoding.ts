@@ -47,10 +47,15 @@ const PYTHON_ALIASES: Record<string, string> = {
   sjis: 'shift_jis',
 };
 
+/** The bytes as a Buffer: the line assembler's already are one (no second view per line). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 const utf8Decoder: LineDecoder = {
   encoding: 'utf-8',
   decode(bytes) {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const buf = asBuffer(bytes);
     // isUtf8 validates natively; toString already substitutes U+FFFD for bad sequences.
     return { text: buf.toString('utf8'), ok: isUtf8(buf) };
   },
@@ -60,7 +65,7 @@ const utf8Decoder: LineDecoder = {
 const latin1Decoder: LineDecoder = {
   encoding: 'latin-1',
   decode(bytes) {
-    return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), ok: true };
+    return { text: asBuffer(bytes).toString('latin1'), ok: true };
   },
 };
 
@@ -74,7 +79,7 @@ const asciiDecoder: LineDecoder = {
         break;
       }
     }
-    if (ok) return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), ok };
+    if (ok) return { text: asBuffer(bytes).toString('latin1'), ok };
     let text = '';
     for (let i = 0; i < bytes.length; i++) text += bytes[i]! > 0x7f ? '\ufffd' : String.fromCharCode(bytes[i]!);
     return { text, ok };

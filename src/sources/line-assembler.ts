@@ -71,7 +71,7 @@ export class LineAssembler {
         let len = bytes.length;
         // Only strip CRs that really preceded the newline, not ones left at a truncation cut.
         if (this.#dropped === 0) while (len > 0 && bytes[len - 1] === CR) len--;
-        emit({ bytes: bytes.subarray(0, len), end: offset + nl + 1, dropped: this.#dropped });
+        emit({ bytes: len === bytes.length ? bytes : bytes.subarray(0, len), end: offset + nl + 1, dropped: this.#dropped });
         this.#parts = [];
         this.#partLen = 0;
         this.#dropped = 0;

@@ -30,7 +30,7 @@ import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces, hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { dottedQuad, ipv4NetworkContains, ipv6Words, isMappedIpv4Words, parseIp, networkContains, reversePointer, type IpAddress, type Family } from '../net/ip.ts';
+import { dottedQuad, ipv4Base, ipv4Mask, ipv4NetworkContains, ipv6Words, isMappedIpv4Words, parseIp, networkContains, reversePointer, type IpAddress, type Family } from '../net/ip.ts';
 
 export type IgnoreSource = 'ip' | 'dns' | 'command' | 'ignoreself rule';
 
@@ -372,11 +372,7 @@ export class IgnoreList {
         sets.push(() => st.addresses);
       }
     }
-    const v4nets = nets.filter((n) => n.family === 'inet4').map((n) => {
-      const b = n.bytes;
-      // unmasked, as networkContains compares them
-      return { base: ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0, mask: n.prefix === 0 ? 0 : (0xffffffff << (32 - n.prefix)) >>> 0 };
-    });
+    const v4nets = nets.filter((n) => n.family === 'inet4').map((n) => ({ base: ipv4Base(n), mask: ipv4Mask(n.prefix) }));
     const v6nets = nets.filter((n) => n.family === 'inet6');
     // IPv6 by value (an id need not be written canonically): the list's IPv6 addresses as words,
     // re-read when a DNS answer replaced a set

@@ -266,11 +266,18 @@ export function networkContains(network: IpAddress, address: IpAddress): boolean
 /** `networkContains` for an IPv4 address given as `dottedQuad`'s number (the ignore check, per failure). */
 export function ipv4NetworkContains(network: IpAddress, quad: number): boolean {
   if (network.family !== 'inet4') return false;
+  return (quad & ipv4Mask(network.prefix)) >>> 0 === ipv4Base(network);
+}
+
+/** An IPv4 network's bytes as a 32-bit number, unmasked (as networkContains compares them). */
+export function ipv4Base(network: IpAddress): number {
   const b = network.bytes;
-  // unmasked, as networkContains compares them
-  const base = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-  const mask = network.prefix === 0 ? 0 : (0xffffffff << (32 - network.prefix)) >>> 0;
-  return (quad & mask) >>> 0 === base;
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** The 32-bit mask of an IPv4 prefix length. */
+export function ipv4Mask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
 /** Reverse-DNS style text used by the <ip-rev> tag: fail2ban leaves a trailing dot and no suffix. */

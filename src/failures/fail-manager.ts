@@ -147,7 +147,6 @@ export class FailManager {
       const over = kept.length - Math.max(0, this.maxMatches);
       if (over === 1) kept.shift(); // the usual case: no array of removed items
       else if (over > 0) kept.splice(0, over);
-      Object.assign(ticket.data, failure.data);
       if (failure.ip !== null) ticket.ip = failure.ip;
       if (failure.family !== null) ticket.family = failure.family;
     } else {
@@ -160,7 +159,7 @@ export class FailManager {
         retry: count > attempts ? count : attempts,
         failures: attempts,
         matches: this.#keepMatches([...failure.matches]),
-        data: { ...failure.data },
+        data: ticketData(failure.data),
       };
       this.#tickets.set(failure.id, ticket);
       // an ID with a pending change may be a stored row waiting for its delete: not "unwritten"
@@ -233,4 +232,17 @@ export class FailManager {
     }
     return removed;
   }
+}
+
+/**
+ * A new ticket's data, as fail2ban's Ticket keeps it: the first failure's values without the empty
+ * (None) ones. Later failures add attempts and matches only; their values are not merged in.
+ */
+function ticketData(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in data) {
+    const v = data[k];
+    if (v !== null && v !== undefined) out[k] = v;
+  }
+  return out;
 }

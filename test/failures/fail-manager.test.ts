@@ -150,3 +150,18 @@ test('tracked changes: a ticket opened and banned between two drains is never wr
   assert.equal(fm.cleanup(10_000), 2);
   assert.deepEqual(drained(), { upsert: [], remove: ['10.0.0.4'] });
 });
+
+test("a ticket's data is its first failure's without empty values; later failures add attempts and matches only (fail2ban's Ticket)", () => {
+  const fm = new FailManager({ maxRetry: 3, findTime: 600, maxMatches: 5 });
+  const first = { user: 'root', ip4: '192.0.2.1', ip6: null, dns: undefined, mlfid: ' h sshd[1]: ' };
+  fm.addFailure(failure(10, { data: first }));
+  const r = fm.addFailure(failure(20, { data: { user: 'admin', extra: 'x', ip6: null } }));
+  assert.equal(r.banReady, false);
+  assert.deepEqual(fm.get('192.0.2.1')!.data, { user: 'root', ip4: '192.0.2.1', mlfid: ' h sshd[1]: ' });
+  assert.notEqual(fm.get('192.0.2.1')!.data, first, 'a copy: the filter may reuse its record');
+  const ban = fm.addFailure(failure(30, { data: { user: 'guest' } }));
+  assert.equal(ban.banReady, true);
+  assert.equal(ban.ticket.data.user, 'root');
+  assert.deepEqual(ban.ticket.matches, ['line at 10', 'line at 20', 'line at 30']);
+  assert.equal(ban.ticket.failures, 3);
+});

@@ -6,10 +6,10 @@
  * (JOURNAL_STREAM set) stream targets print `<N>`-prefixed lines without timestamps so the
  * journal keeps the priority and nothing is doubled. Writes are buffered per event-loop turn.
  */
-import { LocalSecondText } from '../util/local-time.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { MoatError } from '../errors.ts';
+import { LocalSecondText } from '../util/local-time.ts';
 
 export const LEVELS = {
   CRITICAL: 50,

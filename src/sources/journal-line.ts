@@ -167,10 +167,8 @@ let lastPart = ' ';
 
 /** `isoLocal` and one space; the whole-second text of the last second is reused. */
 function datePart(micros: number): string {
-  const second = Math.floor(micros / 1e6);
-  const frac = micros - second * 1e6;
-  const base = seconds.of(second);
-  if (frac) return `${base}.${String(frac).padStart(6, '0')} `;
+  if (micros % 1e6) return `${isoLocal(micros)} `;
+  const base = seconds.of(micros / 1e6);
   if (base !== lastBase) {
     lastBase = base;
     lastPart = `${base} `;

@@ -26,7 +26,6 @@ const COMM = slot('_COMM');
 const SYSLOG_PID = slot('SYSLOG_PID');
 const PID = slot('_PID');
 const MESSAGE = slot('MESSAGE');
-const SLOT_BY_NAME = new Map(NAMES.map((n, i) => [n, i]));
 
 /** The slot of each name length: the wanted names' lengths all differ, so one compare finds a name. */
 const SLOT_BY_LENGTH: number[] = [];
@@ -86,8 +85,8 @@ export class JournalLineReader extends ExportScanner<JournalLine> {
   }
 
   protected binaryField(key: string, value: Buffer): void {
-    const slot = SLOT_BY_NAME.get(key);
-    if (slot !== undefined) this.#set(slot, this.decodeBinary(value));
+    const slot = slotOf(key, 0, key.length);
+    if (slot >= 0) this.#set(slot, this.decodeBinary(value));
   }
 
   /** A text-form value (UTF-8, no control characters) at `str[from, to)`. */

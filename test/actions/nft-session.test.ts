@@ -93,6 +93,27 @@ test('nft -i session: atomic transactions, errors per transaction, restart after
     } finally {
       session.close();
     }
+
+    // after recycleAfterTransactions the process is replaced at once, before the next transaction
+    const counted = new NftSession({ command: ['ip', 'netns', 'exec', ns.fw, 'nft'], recycleAfterTransactions: 3 });
+    try {
+      const pids: (number | undefined)[] = [];
+      for (let i = 0; i < 7; i++) {
+        const r = await counted.apply(`add element inet t s { 198.51.100.${i + 1} timeout 60s }`, 10);
+        assert.equal(r.code, 0, r.stderr);
+        pids.push(counted.pid);
+      }
+      // transactions 1–2 in the first process, 3rd settles and starts the second; 6th the third
+      assert.equal(counted.starts, 3);
+      assert.equal(new Set(pids).size, 3);
+      assert.equal(pids[0], pids[1]);
+      assert.notEqual(pids[1], pids[2]);
+      assert.equal(pids[2], pids[4]);
+      assert.notEqual(pids[4], pids[5]);
+      assert.equal(setElements(ns, 's').filter((e) => e.startsWith('198.51.100.')).length, 7);
+    } finally {
+      counted.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { JournalSource, type JournalSourceOptions } from '../../src/sources/journal-source.ts';
 import type { JournalLine } from '../../src/sources/journal-line.ts';
 import type { SourceContext } from '../../src/sources/types.ts';
@@ -74,6 +75,10 @@ test('journal: matching entries become lines, restore then operation mode, curso
   assert.equal(st.healthy, true);
   assert.ok(st.command.includes(`--directory=${dir}`));
   assert.ok(st.command.some((a) => a.startsWith('--since=@')));
+  // the follower is journalctl itself (stdbuf exec'd it) with a 64 KiB stdout buffer, and the
+  // live entry above still came through at once: it flushes before waiting for more
+  assert.equal(readFileSync(`/proc/${st.pid}/comm`, 'utf8').trim(), 'journalctl');
+  assert.ok(readFileSync(`/proc/${st.pid}/environ`, 'utf8').split('\0').includes('_STDBUF_O=65536'));
 });
 
 test('journal: stop, append, start with the stored cursor → only the new entries, once', { skip }, async (t) => {

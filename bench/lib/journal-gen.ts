@@ -134,10 +134,16 @@ export async function cachedJournal(lines: number, seed = 20240105): Promise<Jou
   return { ...info, dir: join(dir, 'journal'), cached: false };
 }
 
-/** `journalctl -o export` over the directory (with the stock sshd journalmatch): entries/s a reader gets at best. */
+/**
+ * `journalctl -o export` over the directory (with the stock sshd journalmatch): entries/s a reader gets
+ * at best. With a 64 KiB stdout buffer when stdbuf works, as moat's follower runs it (the default 4 KiB
+ * one is ~20 % slower).
+ */
 export function journalctlRate(dir: string, matches: string[]): { seconds: number; entries: number } {
   const t = process.hrtime.bigint();
-  const script = 'd=$1; shift; journalctl --no-pager -q -o export --directory="$d" -- "$@" | grep -c "^__CURSOR="';
+  const script =
+    'd=$1; shift; b=; stdbuf -o64K true 2>/dev/null && b="stdbuf -o64K"; ' +
+    '$b journalctl --no-pager -q -o export --directory="$d" -- "$@" | grep -c "^__CURSOR="';
   const r = spawnSync('sh', ['-c', script, 'sh', dir, ...matches], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   return { seconds, entries: Number(r.stdout.trim()) };

@@ -289,7 +289,8 @@ export class JournalSource {
     let child: ChildProcess;
     try {
       // a substituted spawn (tests) sees journalctl's own command line
-      child = this.#spawn === defaultSpawn ? defaultSpawn(...bufferedFollower(this.#journalctl(), args)) : this.#spawn(this.#journalctl(), args);
+      const [command, argv] = this.#spawn === defaultSpawn ? bufferedFollower(this.#journalctl(), args) : [this.#journalctl(), args];
+      child = this.#spawn(command, argv);
     } catch (err) {
       this.#onFollowerGone(`cannot start journalctl: ${errorText(err)}`);
       return;

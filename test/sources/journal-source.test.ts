@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { JournalSource, type JournalSourceOptions } from '../../src/sources/journal-source.ts';
+import { bufferedFollower, JournalSource, type JournalSourceOptions } from '../../src/sources/journal-source.ts';
 import type { JournalLine } from '../../src/sources/journal-line.ts';
 import type { SourceContext } from '../../src/sources/types.ts';
 import { appendJournal, haveJournalTools, journalEntry, sshdFailure } from './journal-fixtures.ts';
@@ -205,4 +205,10 @@ test('journal: resuming at a cursor whose entry no longer matches loses nothing'
   await sshd.collector.waitCount(2);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(sshd.collector.texts.map((l) => l.match(/from (\S+)/)![1]), ['198.51.100.21', '198.51.100.22']);
+});
+
+test('journal: the follower command with and without a working stdbuf', () => {
+  const args = ['--follow', '--output=export', '--', '_COMM=sshd'];
+  assert.deepEqual(bufferedFollower('/usr/bin/journalctl', args, true), ['stdbuf', ['-o64K', '/usr/bin/journalctl', ...args]]);
+  assert.deepEqual(bufferedFollower('/usr/bin/journalctl', args, false), ['/usr/bin/journalctl', args]);
 });

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import {
   createNetns,
   hrSeconds,
+  moatdNodeArgs,
   percentile,
   prepareDaemonDir,
   readCpu,
@@ -48,8 +49,6 @@ const DEFAULT_ENTRIES = 1_000_000;
 const DEFAULT_TRIALS = 50;
 /** Profiling aids: a directory for moatd's --cpu-prof, and `moat` to measure moat's ingest only. */
 const PROF = process.env.MOAT_BENCH_CPU_PROF;
-/** Extra node options for moatd, as in the other figures (bench/lib/daemons.ts). */
-const NODE_ARGS = (process.env.MOAT_BENCH_MOATD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ONLY_MOAT_INGEST = process.env.MOAT_BENCH_ONLY === 'moat-ingest';
 /** MOAT_BENCH_ONLY=moat-latency: moat's ban latency trials only (profiling, A/B of two builds). */
 const ONLY_MOAT_LATENCY = process.env.MOAT_BENCH_ONLY === 'moat-latency';
@@ -77,7 +76,7 @@ interface Tools {
 
 function startKind(kind: Kind, tools: Tools, ns: Netns, d: DaemonDir): SpawnedDaemon {
   return kind === 'moat'
-    ? spawnInNetns('moatd', ns, [process.execPath, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), ...NODE_ARGS, tools.moatd, '-f', '-x', '-c', d.dir])
+    ? spawnInNetns('moatd', ns, [process.execPath, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), ...moatdNodeArgs(), tools.moatd, '-f', '-x', '-c', d.dir])
     : spawnInNetns('fail2ban-server', ns, [tools.fail2banServer!, '-f', '-x', '-c', d.dir, '-s', d.sock, '-p', d.pidfile]);
 }
 

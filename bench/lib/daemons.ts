@@ -677,10 +677,14 @@ export function readMemory(pid: number): MemorySample | null {
   }
 }
 
+/** MOAT_BENCH_MOATD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": node options for every moatd a figure starts. */
+export function moatdNodeArgs(): string[] {
+  return (process.env.MOAT_BENCH_MOATD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 function daemonArgv(spec: DaemonSpec, tools: DaemonTools, p: DaemonPaths): string[] {
   if (spec.kind === 'moat') {
-    // MOAT_BENCH_MOATD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles moatd (written when it stops).
-    const nodeArgs = (process.env.MOAT_BENCH_MOATD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = moatdNodeArgs();
     // MOAT_BENCH_MOATD_WRAP="heaptrack -o /tmp/ht/moatd" runs moatd under a tool (native memory).
     const wrap = (process.env.MOAT_BENCH_MOATD_WRAP ?? '').split(' ').filter(Boolean);
     return [...wrap, tools.node, ...nodeArgs, tools.moatd, '-f', '-x', '-c', p.conf, '-s', p.sock, '-p', p.pidfile, '--dbfile', p.db, '--logtarget', p.daemonLog];

@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bufferedFollower } from '../../src/sources/journal-source.ts';
 import { CACHE_DIR, ensureDir } from './paths.ts';
 import { sshdLogLines } from './sshd-log.ts';
 
@@ -136,15 +137,13 @@ export async function cachedJournal(lines: number, seed = 20240105): Promise<Jou
 
 /**
  * `journalctl -o export` over the directory (with the stock sshd journalmatch): entries/s a reader gets
- * at best. With a 64 KiB stdout buffer when stdbuf works, as moat's follower runs it (the default 4 KiB
- * one is ~20 % slower).
+ * at best. Started as moat's follower starts it (`bufferedFollower`: a 64 KiB stdout buffer when stdbuf
+ * works; the default 4 KiB one is ~20 % slower).
  */
 export function journalctlRate(dir: string, matches: string[]): { seconds: number; entries: number } {
   const t = process.hrtime.bigint();
-  const script =
-    'd=$1; shift; b=; stdbuf -o64K true 2>/dev/null && b="stdbuf -o64K"; ' +
-    '$b journalctl --no-pager -q -o export --directory="$d" -- "$@" | grep -c "^__CURSOR="';
-  const r = spawnSync('sh', ['-c', script, 'sh', dir, ...matches], { encoding: 'utf8' });
+  const [command, args] = bufferedFollower('journalctl', ['--no-pager', '-q', '-o', 'export', `--directory=${dir}`, '--', ...matches]);
+  const r = spawnSync('sh', ['-c', '"$@" | grep -c "^__CURSOR="', 'sh', command, ...args], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   return { seconds, entries: Number(r.stdout.trim()) };
 }

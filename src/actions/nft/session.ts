@@ -99,7 +99,7 @@ export class NftSession {
   /** Applies one transaction line (see `sessionLine`). One at a time: the caller serialises. Never rejects. */
   apply(line: string, timeoutSeconds: number): Promise<RunResult> {
     if (this.#waiter) throw new Error('NftSession.apply: a transaction is already running');
-    if (this.#child && this.#recycleDue()) this.close();
+    // a due process was replaced when its last transaction settled (#checkAck); failures end it
     const child = this.#child ?? this.#start();
     const token = `moat-ack-${++this.#seq}`;
     const started = Date.now();

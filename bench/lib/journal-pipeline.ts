@@ -10,7 +10,8 @@
  *
  * `read` stops after the reader (entries to lines), `filter` runs the whole pipeline: the
  * difference is the filter and the counting. CONFIG_DIR holds filter.d/sshd.conf (the figure's
- * daemons run /etc/fail2ban's).
+ * daemons run /etc/fail2ban's). This runs src/ through tsx like the rest of the bench; moatd runs
+ * tsc's dist/: the same code, transpiled by two tools.
  */
 import { spawn } from 'node:child_process';
 import { readFilter } from '../../src/config/index.ts';

@@ -291,7 +291,7 @@ async function run(opts: BenchOptions): Promise<FigureOutcome> {
     'MiB = 2^20 bytes (what top/ps call MB)',
   );
   for (const o of [mIdle!, pIdle!, iIdle!]) {
-    notes.push(o.error ? `${o.label} idle: ${o.error.split('\n')[0]}` : `${o.label} idle: RSS ${o.medianRssMiB?.toFixed(1)} MiB (anon ${o.medianAnonMiB?.toFixed(1)}), HWM ${o.hwmMiB?.toFixed(1)} MiB, ready after ${o.startSeconds?.toFixed(1)} s`);
+    notes.push(o.error ? `${o.label} idle: ${o.error.split('\n')[0]}` : `${o.label} idle: RSS ${o.medianRssMiB?.toFixed(1)} MiB (anon ${o.medianAnonMiB?.toFixed(1)}), HWM ${o.hwmMiB?.toFixed(1)} MiB, \`status sshd\` answered ${o.startSeconds?.toFixed(1)} s after the spawn (polled while the ban runs start next to it: not a start-up time)`);
   }
   for (const o of [mBans, mNft, fBans]) {
     notes.push(

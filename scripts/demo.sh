@@ -38,7 +38,9 @@ cleanup() {
   wait "$daemon" 2>/dev/null || true
   echo "demo files kept in $demo"
 }
-trap cleanup EXIT INT TERM
+# cleanup once: a signal exits, and the exit runs it
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
 # attackers: a few addresses failing passwords, one legitimate user
@@ -63,7 +65,7 @@ if [ -t 1 ] && [ -f dist/src/console/index.js ]; then
 else
   for _ in $(seq 15); do
     sleep 2
-    clear 2>/dev/null || true
+    if [ -t 1 ]; then clear; fi
     node dist/src/bin/moat.js -s "$sock" status sshd
     echo; tail -n 5 "$demo/moat.log"
   done

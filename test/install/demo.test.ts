@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('scripts/demo.sh: attackers banned by moatd, the legitimate user never counted, Ctrl-C stops the daemon', async () => {
+test('scripts/demo.sh: attackers banned by moatd, the legitimate user never counted, Ctrl-C stops the daemon once', async () => {
   const demo = spawn('bash', [join(root, 'scripts', 'demo.sh')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   demo.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -52,6 +52,9 @@ test('scripts/demo.sh: attackers banned by moatd, the legitimate user never coun
     }
   }
   assert.ok(dir, `the demo names its directory on exit:\n${out.slice(-500)}`);
+  // one clean-up on Ctrl-C (the signal exits, the exit cleans up), and no screen clearing without a terminal
+  assert.equal(out.match(/demo files kept in/g)?.length, 1, out.slice(-500));
+  assert.doesNotMatch(out, /\x1b/, 'escape sequences in output that is not a terminal');
   assert.match(daemonLog, /NOTICE +\[sshd\] Ban 203\.0\.113\.\d+/);
   assert.doesNotMatch(daemonLog, /Found 198\.51\.100\.2/, 'alice logs in with a key on her own connection: never a failure');
 });

@@ -41,6 +41,8 @@ const SHORT: Record<string, boolean> = {
 
 const LONG_WITH_VALUE = new Set(['conf', 'socket', 'pidfile', 'pname', 'loglevel', 'logtarget', 'syslogsocket', 'timeout', 'str2sec']);
 const LONG_FLAGS = new Set(['test', 'async', 'dp', 'dump-pretty', 'help', 'version', 'json']);
+/** Commands whose words after them are theirs, `--json` included. */
+const OWN_WORDS = new Set(['echo', 'regex', 'console']);
 
 export function parseClientArgs(argv: readonly string[]): ClientOptions {
   const o: ClientOptions = {
@@ -122,5 +124,12 @@ export function parseClientArgs(argv: readonly string[]): ClientOptions {
     break;
   }
   o.command = argv.slice(i);
+  // `moat status sshd --json` is how people type it: a last word `--json` is moat's option, not an
+  // argument for the server (no fail2ban command takes it); echo's words are its reply, and regex and
+  // console read their own options
+  if (o.command.length > 1 && o.command[o.command.length - 1] === '--json' && !OWN_WORDS.has(o.command[0]!)) {
+    o.command.pop();
+    o.json = true;
+  }
   return o;
 }

@@ -51,6 +51,22 @@ test('option parsing stops at the first command word', () => {
   assert.throws(() => parseClientArgs(['-s']), /requires argument/);
 });
 
+test('a last word --json is the option; elsewhere in the command, and after echo, regex or console, it is an argument', () => {
+  const trailing = parseClientArgs(['status', 'sshd', '--json']);
+  assert.equal(trailing.json, true);
+  assert.deepEqual(trailing.command, ['status', 'sshd']);
+  const middle = parseClientArgs(['get', '--json', 'banned']);
+  assert.equal(middle.json, false);
+  assert.deepEqual(middle.command, ['get', '--json', 'banned']);
+  const echo = parseClientArgs(['echo', '--json']);
+  assert.equal(echo.json, false);
+  assert.deepEqual(echo.command, ['echo', '--json']);
+  // moat regex parses its own words: its --json must reach it
+  assert.deepEqual(parseClientArgs(['regex', 'auth.log', 'sshd', '--json']).command, ['regex', 'auth.log', 'sshd', '--json']);
+  // a bare `--json` with no command stays the option (and no command)
+  assert.deepEqual(parseClientArgs(['--json']).command, []);
+});
+
 test('shell word splitting for interactive mode', () => {
   assert.deepEqual(shellSplit(`set sshd addfailregex '^a b <HOST>$' "x\\"y" c\\ d`), ['set', 'sshd', 'addfailregex', '^a b <HOST>$', 'x"y', 'c d']);
   assert.throws(() => shellSplit("echo 'open"), /No closing quotation/);

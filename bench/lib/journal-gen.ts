@@ -135,6 +135,11 @@ export async function cachedJournal(lines: number, seed = 20240105): Promise<Jou
   return { ...info, dir: join(dir, 'journal'), cached: false };
 }
 
+/** journalctl's arguments to read a journal directory's matching entries once, in export format. */
+export function exportReadArgs(dir: string, matches: string[]): string[] {
+  return ['--no-pager', '-q', '-o', 'export', `--directory=${dir}`, '--', ...matches];
+}
+
 /**
  * `journalctl -o export` over the directory (with the stock sshd journalmatch): entries/s a reader gets
  * at best. Started as moat's follower starts it (`bufferedFollower`: a 64 KiB stdout buffer when stdbuf
@@ -142,7 +147,7 @@ export async function cachedJournal(lines: number, seed = 20240105): Promise<Jou
  */
 export function journalctlRate(dir: string, matches: string[]): { seconds: number; entries: number } {
   const t = process.hrtime.bigint();
-  const [command, args] = bufferedFollower('journalctl', ['--no-pager', '-q', '-o', 'export', `--directory=${dir}`, '--', ...matches]);
+  const [command, args] = bufferedFollower('journalctl', exportReadArgs(dir, matches));
   const r = spawnSync('sh', ['-c', '"$@" | grep -c "^__CURSOR="', 'sh', command, ...args], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   return { seconds, entries: Number(r.stdout.trim()) };

@@ -19,6 +19,7 @@ import { FailManager } from '../../src/failures/fail-manager.ts';
 import { Filter } from '../../src/filter/filter.ts';
 import { bufferedFollower } from '../../src/sources/journal-source.ts';
 import { JournalLineReader } from '../../src/sources/journal-reader.ts';
+import { exportReadArgs } from './journal-gen.ts';
 
 export interface PipelineRun {
   mode: 'read' | 'filter';
@@ -46,7 +47,7 @@ async function main(mode: string, configDir: string, dir: string, matches: strin
   const given = { time: 0, dateText: '' };
   let entries = 0;
   let failures = 0;
-  const [command, args] = bufferedFollower('journalctl', ['--no-pager', '-q', '-o', 'export', `--directory=${dir}`, '--', ...matches]);
+  const [command, args] = bufferedFollower('journalctl', exportReadArgs(dir, matches));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -62,10 +63,9 @@ async function main(mode: string, configDir: string, dir: string, matches: strin
       for (const m of found) {
         if (m.id === null || m.nofail) continue;
         failManager.addFailure(Filter.toFailure(m, m.id, now));
-        failures++;
+        // the daemon's store drains the changes at each flush
+        if ((++failures & 0xfff) === 0) failManager.drainChanges();
       }
-      // the daemon's store drains the changes at each flush
-      if ((failures & 0xfff) === 0) failManager.drainChanges();
     }
   });
   const code = await new Promise<number | null>((resolve, reject) => {
